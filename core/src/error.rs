@@ -1,0 +1,212 @@
+//! The one error type of kycvs, with stable codes shared by the C and Python layers.
+
+use std::borrow::Cow;
+use std::fmt;
+
+/// Why an operation failed. Each variant has a stable number ([`ErrorCode::number`]) and a
+/// stable name ([`ErrorCode::as_str`]); neither is ever reused for another meaning.
+///
+/// Numbers 1–99 are verdicts on a token, 100–199 errors in keys, trust stores and arguments,
+/// 200–299 failures of the C boundary itself.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+#[repr(u32)]
+pub enum ErrorCode {
+    /// The token is not three base64url segments of JSON objects, or has duplicate members.
+    Malformed = 1,
+    /// The token is longer than [`crate::MAX_TOKEN_LEN`] bytes.
+    TooLarge = 2,
+    /// The header names an algorithm other than `Ed25519` or `EdDSA`.
+    UnsupportedAlgorithm = 3,
+    /// The header is not exactly `alg`, `typ` = `kycvs+jwt` and a `kid` string.
+    BadHeader = 4,
+    /// No trusted key has the header's `kid`.
+    UnknownKey = 5,
+    /// The signature does not verify under the trusted key.
+    BadSignature = 6,
+    /// The claims are not exactly the v1 claims with their types and ranges.
+    BadClaims = 7,
+    /// `iss` is not the issuer bound to the key, or not an accepted issuer.
+    IssuerMismatch = 8,
+    /// `aud` is not the verifier's audience.
+    AudienceMismatch = 9,
+    /// `nonce` is not the nonce the verifier expected.
+    NonceMismatch = 10,
+    /// The token expired (`now >= exp + leeway`).
+    Expired = 11,
+    /// The token was issued in the future (`iat > now + leeway`).
+    NotYetValid = 12,
+    /// `exp - iat` exceeds the policy's maximum lifetime.
+    LifetimeTooLong = 13,
+
+    /// A key could not be parsed or is not an acceptable Ed25519 key.
+    InvalidKey = 100,
+    /// A trust store (JWKS) could not be loaded.
+    InvalidTrustStore = 101,
+    /// An argument is outside its documented range.
+    InvalidArgument = 102,
+    /// The operating system's random source failed.
+    RandomSource = 103,
+
+    /// A required pointer argument was NULL (C layer only).
+    NullArgument = 200,
+    /// The caller's output buffer is too small (C layer only).
+    BufferTooSmall = 201,
+    /// A panic was caught at the language boundary; this is a bug in kycvs.
+    Panic = 202,
+}
+
+impl ErrorCode {
+    /// Every code, in numeric order.
+    pub const ALL: [ErrorCode; 20] = [
+        ErrorCode::Malformed,
+        ErrorCode::TooLarge,
+        ErrorCode::UnsupportedAlgorithm,
+        ErrorCode::BadHeader,
+        ErrorCode::UnknownKey,
+        ErrorCode::BadSignature,
+        ErrorCode::BadClaims,
+        ErrorCode::IssuerMismatch,
+        ErrorCode::AudienceMismatch,
+        ErrorCode::NonceMismatch,
+        ErrorCode::Expired,
+        ErrorCode::NotYetValid,
+        ErrorCode::LifetimeTooLong,
+        ErrorCode::InvalidKey,
+        ErrorCode::InvalidTrustStore,
+        ErrorCode::InvalidArgument,
+        ErrorCode::RandomSource,
+        ErrorCode::NullArgument,
+        ErrorCode::BufferTooSmall,
+        ErrorCode::Panic,
+    ];
+
+    /// The stable number of this code.
+    pub const fn number(self) -> u32 {
+        self as u32
+    }
+
+    /// The stable snake_case name of this code, as printed by the CLI and used by Python.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            ErrorCode::Malformed => "malformed",
+            ErrorCode::TooLarge => "too_large",
+            ErrorCode::UnsupportedAlgorithm => "unsupported_algorithm",
+            ErrorCode::BadHeader => "bad_header",
+            ErrorCode::UnknownKey => "unknown_key",
+            ErrorCode::BadSignature => "bad_signature",
+            ErrorCode::BadClaims => "bad_claims",
+            ErrorCode::IssuerMismatch => "issuer_mismatch",
+            ErrorCode::AudienceMismatch => "audience_mismatch",
+            ErrorCode::NonceMismatch => "nonce_mismatch",
+            ErrorCode::Expired => "expired",
+            ErrorCode::NotYetValid => "not_yet_valid",
+            ErrorCode::LifetimeTooLong => "lifetime_too_long",
+            ErrorCode::InvalidKey => "invalid_key",
+            ErrorCode::InvalidTrustStore => "invalid_trust_store",
+            ErrorCode::InvalidArgument => "invalid_argument",
+            ErrorCode::RandomSource => "random_source",
+            ErrorCode::NullArgument => "null_argument",
+            ErrorCode::BufferTooSmall => "buffer_too_small",
+            ErrorCode::Panic => "panic",
+        }
+    }
+
+    /// Looks a code up by its stable name.
+    pub fn from_name(name: &str) -> Option<ErrorCode> {
+        ErrorCode::ALL.into_iter().find(|c| c.as_str() == name)
+    }
+
+    /// Looks a code up by its stable number.
+    pub fn from_number(number: u32) -> Option<ErrorCode> {
+        ErrorCode::ALL.into_iter().find(|c| c.number() == number)
+    }
+
+    /// True for the codes that are a verdict on a token (numbers 1–99).
+    pub const fn is_verification_failure(self) -> bool {
+        (self as u32) < 100
+    }
+}
+
+impl fmt::Display for ErrorCode {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// An error from kycvs: a stable [`ErrorCode`] and a human-readable detail.
+///
+/// The detail never contains key material, OTPs or personal data; it may quote the claim or
+/// member name at fault. Signature failures are deliberately coarse.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Error {
+    code: ErrorCode,
+    detail: Cow<'static, str>,
+}
+
+impl Error {
+    /// Makes an error from a code and a detail.
+    pub fn new(code: ErrorCode, detail: impl Into<Cow<'static, str>>) -> Self {
+        Error {
+            code,
+            detail: detail.into(),
+        }
+    }
+
+    /// The stable code.
+    pub fn code(&self) -> ErrorCode {
+        self.code
+    }
+
+    /// The human-readable detail (no secrets, no personal data).
+    pub fn detail(&self) -> &str {
+        &self.detail
+    }
+}
+
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}: {}", self.code.as_str(), self.detail)
+    }
+}
+
+impl std::error::Error for Error {}
+
+/// Shorthand for results whose error is [`Error`].
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+macro_rules! err {
+    ($code:ident, $($arg:tt)+) => {
+        $crate::error::Error::new($crate::error::ErrorCode::$code, format!($($arg)+))
+    };
+}
+pub(crate) use err;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_and_numbers_are_unique_and_round_trip() {
+        let mut names = std::collections::HashSet::new();
+        let mut numbers = std::collections::HashSet::new();
+        for code in ErrorCode::ALL {
+            assert!(names.insert(code.as_str()), "duplicate name {code}");
+            assert!(numbers.insert(code.number()), "duplicate number {code}");
+            assert_eq!(ErrorCode::from_name(code.as_str()), Some(code));
+            assert_eq!(ErrorCode::from_number(code.number()), Some(code));
+        }
+        assert_eq!(ErrorCode::from_name("nope"), None);
+        assert_eq!(ErrorCode::from_number(0), None);
+    }
+
+    #[test]
+    fn numbers_are_stable() {
+        assert_eq!(ErrorCode::Malformed.number(), 1);
+        assert_eq!(ErrorCode::LifetimeTooLong.number(), 13);
+        assert_eq!(ErrorCode::InvalidKey.number(), 100);
+        assert_eq!(ErrorCode::Panic.number(), 202);
+        assert!(ErrorCode::Expired.is_verification_failure());
+        assert!(!ErrorCode::InvalidKey.is_verification_failure());
+    }
+}

@@ -1,0 +1,242 @@
+//! Ed25519 keys: generation, PKCS#8 PEM, validated public keys, JWK thumbprints.
+
+use crate::error::{Error, ErrorCode, Result, err};
+use crate::token::encode_segment;
+use ed25519_dalek::pkcs8::spki::der::pem::LineEnding;
+use ed25519_dalek::pkcs8::{DecodePrivateKey, EncodePrivateKey};
+use sha2::{Digest, Sha256};
+use std::fmt;
+use zeroize::{Zeroize, Zeroizing};
+
+/// Fills `buf` from the operating system's random source.
+pub(crate) fn os_random(buf: &mut [u8]) -> Result<()> {
+    getrandom::fill(buf).map_err(|e| err!(RandomSource, "OS random source failed: {e}"))
+}
+
+/// An Ed25519 signing key. Its secret is zeroized on drop and never printed: `Debug` shows
+/// only the key id.
+pub struct SigningKey {
+    inner: ed25519_dalek::SigningKey,
+    public: PublicKey,
+}
+
+impl SigningKey {
+    /// Generates a key from the operating system's random source.
+    pub fn generate() -> Result<SigningKey> {
+        let mut seed = Zeroizing::new([0u8; 32]);
+        os_random(seed.as_mut())?;
+        Ok(SigningKey::from_seed(&seed))
+    }
+
+    /// Makes the key whose RFC 8032 secret is `seed`. For test vectors and key import; use
+    /// [`SigningKey::generate`] for new keys.
+    pub fn from_seed(seed: &[u8; 32]) -> SigningKey {
+        let inner = ed25519_dalek::SigningKey::from_bytes(seed);
+        let public = PublicKey::from_dalek(inner.verifying_key());
+        SigningKey { inner, public }
+    }
+
+    /// Loads a PKCS#8 PEM private key (`-----BEGIN PRIVATE KEY-----`), as written by
+    /// `openssl genpkey -algorithm ed25519` or by [`SigningKey::to_pkcs8_pem`].
+    pub fn from_pkcs8_pem(pem: &str) -> Result<SigningKey> {
+        let inner = ed25519_dalek::SigningKey::from_pkcs8_pem(pem.trim()).map_err(|_| {
+            Error::new(
+                ErrorCode::InvalidKey,
+                "not a PKCS#8 PEM Ed25519 private key",
+            )
+        })?;
+        let public = PublicKey::from_dalek(inner.verifying_key());
+        Ok(SigningKey { inner, public })
+    }
+
+    /// Writes the key as PKCS#8 PEM with LF line endings; the string is zeroized on drop.
+    pub fn to_pkcs8_pem(&self) -> Result<Zeroizing<String>> {
+        self.inner
+            .to_pkcs8_pem(LineEnding::LF)
+            .map_err(|_| Error::new(ErrorCode::InvalidKey, "PKCS#8 encoding failed"))
+    }
+
+    /// The public half.
+    pub fn public_key(&self) -> &PublicKey {
+        &self.public
+    }
+
+    /// The key id: the RFC 7638 thumbprint of the public key.
+    pub fn kid(&self) -> &str {
+        self.public.kid()
+    }
+
+    pub(crate) fn sign(&self, message: &[u8]) -> [u8; 64] {
+        use ed25519_dalek::Signer;
+        self.inner.sign(message).to_bytes()
+    }
+}
+
+impl fmt::Debug for SigningKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("SigningKey")
+            .field("kid", &self.kid())
+            .finish_non_exhaustive()
+    }
+}
+
+/// A validated Ed25519 public key with its key id.
+///
+/// Validation, done once when the key is made: the encoding is canonical (the 32 bytes are
+/// what compressing the decoded point gives back), the point is not of small order, and it
+/// lies in the prime-order subgroup.
+#[derive(Clone, PartialEq, Eq)]
+pub struct PublicKey {
+    inner: ed25519_dalek::VerifyingKey,
+    kid: String,
+}
+
+impl PublicKey {
+    /// Validates 32 encoded bytes. Error: `invalid_key`, saying which rule failed.
+    pub fn from_bytes(bytes: &[u8; 32]) -> Result<PublicKey> {
+        let inner = ed25519_dalek::VerifyingKey::from_bytes(bytes)
+            .map_err(|_| Error::new(ErrorCode::InvalidKey, "not a point on Ed25519"))?;
+        let point = inner.to_edwards();
+        if point.compress().as_bytes() != bytes {
+            return Err(Error::new(
+                ErrorCode::InvalidKey,
+                "non-canonical point encoding",
+            ));
+        }
+        if inner.is_weak() {
+            return Err(Error::new(ErrorCode::InvalidKey, "point of small order"));
+        }
+        if !point.is_torsion_free() {
+            return Err(Error::new(
+                ErrorCode::InvalidKey,
+                "point outside the prime-order subgroup",
+            ));
+        }
+        Ok(PublicKey::from_dalek(inner))
+    }
+
+    fn from_dalek(inner: ed25519_dalek::VerifyingKey) -> PublicKey {
+        let kid = jwk_thumbprint(&encode_segment(inner.as_bytes()));
+        PublicKey { inner, kid }
+    }
+
+    /// The 32-byte encoding.
+    pub fn as_bytes(&self) -> &[u8; 32] {
+        self.inner.as_bytes()
+    }
+
+    /// The key id: the RFC 7638 JWK thumbprint (base64url SHA-256).
+    pub fn kid(&self) -> &str {
+        &self.kid
+    }
+
+    /// The JWK of this key bound to `issuer`, as a trust store holds it:
+    /// `{"kty":"OKP","crv":"Ed25519","x":…,"kid":…,"iss":…}`.
+    pub fn to_jwk(&self, issuer: &str) -> serde_json::Value {
+        serde_json::json!({
+            "kty": "OKP", "crv": "Ed25519", "x": encode_segment(self.as_bytes()),
+            "kid": self.kid, "iss": issuer,
+        })
+    }
+
+    pub(crate) fn dalek(&self) -> &ed25519_dalek::VerifyingKey {
+        &self.inner
+    }
+}
+
+impl fmt::Debug for PublicKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("PublicKey").field("kid", &self.kid).finish()
+    }
+}
+
+/// The RFC 7638 thumbprint of an Ed25519 JWK whose `x` is `x_b64`: base64url(SHA-256 of
+/// `{"crv":"Ed25519","kty":"OKP","x":"<x>"}`).
+pub fn jwk_thumbprint(x_b64: &str) -> String {
+    let mut canonical = format!(r#"{{"crv":"Ed25519","kty":"OKP","x":"{x_b64}"}}"#);
+    let digest = Sha256::digest(canonical.as_bytes());
+    canonical.zeroize();
+    encode_segment(&digest)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    // RFC 8037 appendix A.1/A.3: the example key and its thumbprint.
+    const RFC8037_D: &str = "9d61b19deffd5a60ba844af492ec2cc44449c5697b326919703bac031cae7f60";
+    const RFC8037_KID: &str = "kPrK_qmxVWaYVA9wwBF6Iuo3vVzz7TxHCTwXBygrS4k";
+
+    fn rfc_key() -> SigningKey {
+        let seed: [u8; 32] = hex::decode(RFC8037_D).unwrap().try_into().unwrap();
+        SigningKey::from_seed(&seed)
+    }
+
+    #[test]
+    fn thumbprint_matches_rfc8037() {
+        assert_eq!(rfc_key().kid(), RFC8037_KID);
+    }
+
+    #[test]
+    fn pem_round_trip() {
+        let key = SigningKey::generate().unwrap();
+        let pem = key.to_pkcs8_pem().unwrap();
+        assert!(pem.starts_with("-----BEGIN PRIVATE KEY-----"));
+        let back = SigningKey::from_pkcs8_pem(&pem).unwrap();
+        assert_eq!(back.public_key(), key.public_key());
+    }
+
+    #[test]
+    fn loads_openssl_genpkey_output() {
+        // `openssl genpkey -algorithm ed25519` writes a v1 PKCS#8 document without the
+        // public key; this one holds the RFC 8037 seed.
+        let pem = "-----BEGIN PRIVATE KEY-----\n\
+                   MC4CAQAwBQYDK2VwBCIEIJ1hsZ3v/VpguoRK9JLsLMREScVpezJpGXA7rAMcrn9g\n\
+                   -----END PRIVATE KEY-----\n";
+        assert_eq!(SigningKey::from_pkcs8_pem(pem).unwrap().kid(), RFC8037_KID);
+    }
+
+    #[test]
+    fn rejects_bad_pem() {
+        for bad in ["", "hello", "-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----"] {
+            assert_eq!(
+                SigningKey::from_pkcs8_pem(bad).unwrap_err().code(),
+                ErrorCode::InvalidKey
+            );
+        }
+    }
+
+    #[test]
+    fn debug_never_shows_the_secret() {
+        let key = rfc_key();
+        let shown = format!("{key:?}");
+        assert!(shown.contains(RFC8037_KID));
+        assert!(!shown.to_lowercase().contains(&RFC8037_D[..16]));
+    }
+
+    #[test]
+    fn rejects_small_order_and_non_canonical_keys() {
+        // The identity point (small order).
+        let mut identity = [0u8; 32];
+        identity[0] = 1;
+        assert!(PublicKey::from_bytes(&identity).is_err());
+        // y = p + 1, a non-canonical encoding of the identity's y.
+        let mut non_canonical = [0xffu8; 32];
+        non_canonical[0] = 0xee;
+        non_canonical[31] = 0x7f;
+        assert!(PublicKey::from_bytes(&non_canonical).is_err());
+        // A valid key passes and keeps its bytes.
+        let good = *rfc_key().public_key().as_bytes();
+        assert_eq!(PublicKey::from_bytes(&good).unwrap().as_bytes(), &good);
+    }
+
+    #[test]
+    fn rejects_mixed_order_key() {
+        // A valid key plus a point of order 8 is on the curve, not of small order, but
+        // outside the prime-order subgroup.
+        use curve25519_dalek::constants::EIGHT_TORSION;
+        let point = rfc_key().public_key().dalek().to_edwards() + EIGHT_TORSION[1];
+        let err = PublicKey::from_bytes(&point.compress().to_bytes()).unwrap_err();
+        assert!(err.detail().contains("subgroup"), "{err}");
+    }
+}

@@ -1,0 +1,73 @@
+//! # kycvs-core
+//!
+//! Signed vaccination-status attestations in the manner of India's CoWIN "Know Your Customer's
+//! Vaccination Status" (KYC-VS): after a person consents, an issuer signs a short token that
+//! tells one verifier `0` (not vaccinated), `1` (partially) or `2` (fully vaccinated), and
+//! nothing else. The token is a JWS compact serialization with an Ed25519 signature; the full
+//! format and every check are in `docs/SPEC.md`.
+//!
+//! - [`Issuer`] signs tokens; [`SigningKey`] holds its key.
+//! - [`TrustStore`] holds trusted public keys, each bound to one issuer (a JWKS document).
+//! - [`Verifier`] checks a token against a trust store and a [`Policy`] and is the only way to
+//!   get a [`VerifiedStatus`]; [`inspect_unverified`] decodes without trusting anything.
+//! - Every failure is an [`Error`] with a stable [`ErrorCode`].
+//!
+//! ```
+//! use kycvs_core::{Issuer, Policy, SigningKey, TokenRequest, TrustStore,
+//!                  VaccinationStatus, Verifier, ErrorCode};
+//!
+//! # fn main() -> Result<(), kycvs_core::Error> {
+//! // Issuer side.
+//! let key = SigningKey::generate()?;
+//! let mut trust = TrustStore::new();
+//! trust.add(key.public_key().clone(), "cowin.example")?;
+//! let issuer = Issuer::new(key, "cowin.example")?;
+//! let now = 1_700_000_000;
+//! let token = issuer.issue(
+//!     &TokenRequest {
+//!         audience: "irctc.example",
+//!         nonce: "PNR-4711",
+//!         subject: "pseudonym-1",
+//!         status: VaccinationStatus::FullyVaccinated,
+//!         ttl: 300,
+//!     },
+//!     now,
+//! )?;
+//!
+//! // Verifier side.
+//! let verifier = Verifier::new(trust, Policy::new("irctc.example"))?;
+//! let verified = verifier.verify(&token, Some("PNR-4711"), now + 10)?;
+//! assert_eq!(verified.status, VaccinationStatus::FullyVaccinated);
+//!
+//! let err = verifier.verify(&token, Some("PNR-4712"), now + 10).unwrap_err();
+//! assert_eq!(err.code(), ErrorCode::NonceMismatch);
+//! # Ok(())
+//! # }
+//! ```
+
+mod error;
+mod issue;
+mod json;
+mod keys;
+mod status;
+mod token;
+mod trust;
+mod verify;
+
+pub use error::{Error, ErrorCode, Result};
+pub use issue::{DEFAULT_TTL, Issuer, MAX_TTL, TokenRequest, hazmat};
+pub use keys::{PublicKey, SigningKey, jwk_thumbprint};
+pub use status::VaccinationStatus;
+pub use token::{
+    Algorithm, Claims, Header, MAX_ID_LEN, MAX_JTI_LEN, MAX_KID_LEN, MAX_NONCE_LEN, MAX_TIME,
+    MAX_TOKEN_LEN, MIN_JTI_LEN, TOKEN_TYPE, UnverifiedInspection, UntrustedToken,
+    inspect_unverified, is_valid_nonce,
+};
+pub use trust::{MAX_JWKS_LEN, MAX_TRUSTED_KEYS, TrustStore, TrustedKey};
+pub use verify::{
+    DEFAULT_LEEWAY, DEFAULT_MAX_LIFETIME, MAX_LEEWAY, MAX_MAX_LIFETIME, Policy, VerifiedStatus,
+    Verifier, unix_now,
+};
+
+/// The version of this library.
+pub const VERSION: &str = env!("CARGO_PKG_VERSION");

@@ -1,0 +1,453 @@
+//! The wire format of a status token, version 1: parsing and encoding, no trust decisions.
+//!
+//! A token is a JWS compact serialization (RFC 7515) of three unpadded base64url segments:
+//! `BASE64URL(header) "." BASE64URL(claims) "." BASE64URL(signature)`. See `docs/SPEC.md`.
+
+use crate::error::{Error, ErrorCode, Result, err};
+use crate::json::{Json, truncate};
+use crate::status::VaccinationStatus;
+use base64::Engine as _;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+
+/// The largest token accepted, in bytes; anything longer is rejected before decoding.
+pub const MAX_TOKEN_LEN: usize = 4096;
+/// The header's `typ`.
+pub const TOKEN_TYPE: &str = "kycvs+jwt";
+/// The most bytes in `iss`, `sub` and `aud`.
+pub const MAX_ID_LEN: usize = 256;
+/// The most characters in `nonce`.
+pub const MAX_NONCE_LEN: usize = 128;
+/// The most characters in `kid`.
+pub const MAX_KID_LEN: usize = 128;
+/// The largest `iat` / `exp`: 2^53 − 1, the largest integer every JSON parser keeps exactly.
+pub const MAX_TIME: u64 = (1 << 53) - 1;
+/// The fewest characters in `jti` (22 base64url characters carry 128 bits).
+pub const MIN_JTI_LEN: usize = 22;
+/// The most characters in `jti`.
+pub const MAX_JTI_LEN: usize = 128;
+
+/// The signature algorithm named in the header's `alg`. Both names mean Ed25519 (RFC 8032).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Default)]
+pub enum Algorithm {
+    /// `"Ed25519"`, the fully specified name of RFC 9864. Issued by default.
+    #[default]
+    Ed25519,
+    /// `"EdDSA"`, the older name of RFC 8037, accepted and issued for legacy JOSE libraries.
+    EdDSA,
+}
+
+impl Algorithm {
+    /// The `alg` string.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Algorithm::Ed25519 => "Ed25519",
+            Algorithm::EdDSA => "EdDSA",
+        }
+    }
+
+    fn from_name(name: &str) -> Option<Algorithm> {
+        match name {
+            "Ed25519" => Some(Algorithm::Ed25519),
+            "EdDSA" => Some(Algorithm::EdDSA),
+            _ => None,
+        }
+    }
+}
+
+/// A checked protected header: `alg`, `typ` = `kycvs+jwt` and `kid`, nothing else.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Header {
+    /// The algorithm name used.
+    pub alg: Algorithm,
+    /// The key id: the RFC 7638 thumbprint of the issuer's public key.
+    pub kid: String,
+}
+
+impl Header {
+    /// Parses and checks a decoded header. Errors: `malformed` (not a JSON object, duplicate
+    /// members), `unsupported_algorithm`, `bad_header`.
+    pub fn from_json(bytes: &[u8]) -> Result<Header> {
+        let members = parse_object(bytes, "header")?;
+        let alg = match find(&members, "alg") {
+            None => return Err(err!(BadHeader, "header has no alg")),
+            Some(Json::String(s)) => Algorithm::from_name(s).ok_or_else(|| {
+                err!(
+                    UnsupportedAlgorithm,
+                    "alg {:?} is not Ed25519 or EdDSA",
+                    truncate(s)
+                )
+            })?,
+            Some(other) => {
+                return Err(err!(BadHeader, "alg is a {}, not a string", other.type_name()));
+            }
+        };
+        if let Some((name, _)) = members
+            .iter()
+            .find(|(k, _)| !matches!(k.as_str(), "alg" | "typ" | "kid"))
+        {
+            return Err(err!(
+                BadHeader,
+                "unexpected header member {:?}",
+                truncate(name)
+            ));
+        }
+        match find(&members, "typ") {
+            Some(Json::String(t)) if t == TOKEN_TYPE => {}
+            Some(Json::String(t)) => {
+                return Err(err!(BadHeader, "typ {:?} is not {TOKEN_TYPE}", truncate(t)));
+            }
+            Some(_) => return Err(err!(BadHeader, "typ is not a string")),
+            None => return Err(err!(BadHeader, "header has no typ")),
+        }
+        let kid = match find(&members, "kid") {
+            Some(Json::String(k)) if !k.is_empty() && k.len() <= MAX_KID_LEN => k.clone(),
+            Some(Json::String(_)) => {
+                return Err(err!(BadHeader, "kid must be 1 to {MAX_KID_LEN} bytes"));
+            }
+            Some(_) => return Err(err!(BadHeader, "kid is not a string")),
+            None => return Err(err!(BadHeader, "header has no kid")),
+        };
+        Ok(Header { alg, kid })
+    }
+
+    /// The header as compact JSON, members in the order `alg`, `typ`, `kid`.
+    pub fn to_json(&self) -> String {
+        serde_json::json!({"alg": self.alg.as_str(), "typ": TOKEN_TYPE, "kid": self.kid})
+            .to_string()
+    }
+}
+
+/// The claims of a version 1 token: exactly these eight members.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Claims {
+    /// `iss`: the issuer id.
+    pub iss: String,
+    /// `sub`: a pseudonymous subject id (never a phone number or a name).
+    pub sub: String,
+    /// `aud`: the one verifier this token is for.
+    pub aud: String,
+    /// `iat`: issued at, seconds since the Unix epoch.
+    pub iat: u64,
+    /// `exp`: expiry, seconds since the Unix epoch; always greater than `iat`.
+    pub exp: u64,
+    /// `jti`: a unique token id, at least 128 random bits in base64url.
+    pub jti: String,
+    /// `nonce`: the verifier's transaction reference, 1 to 128 printable ASCII characters.
+    pub nonce: String,
+    /// `vs`: the vaccination status.
+    pub vs: VaccinationStatus,
+}
+
+const CLAIM_NAMES: [&str; 8] = ["iss", "sub", "aud", "iat", "exp", "jti", "nonce", "vs"];
+
+impl Claims {
+    /// Parses and checks decoded claims against the v1 rules. Errors: `malformed` (not a JSON
+    /// object, duplicate members), `bad_claims` (a missing, extra or ill-typed claim).
+    pub fn from_json(bytes: &[u8]) -> Result<Claims> {
+        let members = parse_object(bytes, "claims")?;
+        if let Some((name, _)) = members
+            .iter()
+            .find(|(k, _)| !CLAIM_NAMES.contains(&k.as_str()))
+        {
+            return Err(err!(BadClaims, "unexpected claim {:?}", truncate(name)));
+        }
+        let claims = Claims {
+            iss: string_claim(&members, "iss")?,
+            sub: string_claim(&members, "sub")?,
+            aud: string_claim(&members, "aud")?,
+            iat: time_claim(&members, "iat")?,
+            exp: time_claim(&members, "exp")?,
+            jti: string_claim(&members, "jti")?,
+            nonce: string_claim(&members, "nonce")?,
+            vs: match find(&members, "vs") {
+                Some(Json::Number(n)) => n
+                    .as_u64()
+                    .and_then(|v| VaccinationStatus::try_from(v).ok())
+                    .ok_or_else(|| err!(BadClaims, "vs must be the integer 0, 1 or 2"))?,
+                Some(other) => {
+                    return Err(err!(BadClaims, "vs is a {}, not an integer", other.type_name()));
+                }
+                None => return Err(err!(BadClaims, "claim vs is missing")),
+            },
+        };
+        claims.check_values(ErrorCode::BadClaims)?;
+        Ok(claims)
+    }
+
+    /// Checks the value rules that types alone do not express; `code` is the error to report.
+    pub(crate) fn check_values(&self, code: ErrorCode) -> Result<()> {
+        for (name, value) in [("iss", &self.iss), ("sub", &self.sub), ("aud", &self.aud)] {
+            if value.is_empty() || value.len() > MAX_ID_LEN {
+                return Err(Error::new(
+                    code,
+                    format!("{name} must be 1 to {MAX_ID_LEN} bytes"),
+                ));
+            }
+        }
+        if !is_valid_jti(&self.jti) {
+            return Err(Error::new(
+                code,
+                format!("jti must be {MIN_JTI_LEN} to {MAX_JTI_LEN} base64url characters"),
+            ));
+        }
+        if !is_valid_nonce(&self.nonce) {
+            return Err(Error::new(
+                code,
+                format!("nonce must be 1 to {MAX_NONCE_LEN} printable ASCII characters"),
+            ));
+        }
+        if self.iat > MAX_TIME || self.exp > MAX_TIME {
+            return Err(Error::new(code, "iat and exp must be at most 2^53 - 1"));
+        }
+        if self.exp <= self.iat {
+            return Err(Error::new(code, "exp must be after iat"));
+        }
+        Ok(())
+    }
+
+    /// The claims as compact JSON, members in the order `iss sub aud iat exp jti nonce vs`.
+    pub fn to_json(&self) -> String {
+        serde_json::json!({
+            "iss": self.iss, "sub": self.sub, "aud": self.aud, "iat": self.iat,
+            "exp": self.exp, "jti": self.jti, "nonce": self.nonce, "vs": self.vs.as_u8(),
+        })
+        .to_string()
+    }
+}
+
+/// True when `nonce` has 1 to 128 characters, each printable ASCII (0x20–0x7E).
+pub fn is_valid_nonce(nonce: &str) -> bool {
+    !nonce.is_empty()
+        && nonce.len() <= MAX_NONCE_LEN
+        && nonce.bytes().all(|b| (0x20..=0x7e).contains(&b))
+}
+
+fn is_valid_jti(jti: &str) -> bool {
+    (MIN_JTI_LEN..=MAX_JTI_LEN).contains(&jti.len())
+        && jti
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+}
+
+fn parse_object(bytes: &[u8], what: &str) -> Result<Vec<(String, Json)>> {
+    match Json::parse(bytes) {
+        Ok(Json::Object(members)) => Ok(members),
+        Ok(other) => Err(err!(
+            Malformed,
+            "{what} is a JSON {}, not an object",
+            other.type_name()
+        )),
+        Err(e) => Err(err!(Malformed, "{what} is not strict JSON: {e}")),
+    }
+}
+
+fn find<'a>(members: &'a [(String, Json)], name: &str) -> Option<&'a Json> {
+    members.iter().find(|(k, _)| k == name).map(|(_, v)| v)
+}
+
+fn string_claim(members: &[(String, Json)], name: &str) -> Result<String> {
+    match find(members, name) {
+        Some(Json::String(s)) => Ok(s.clone()),
+        Some(other) => Err(err!(
+            BadClaims,
+            "{name} is a {}, not a string",
+            other.type_name()
+        )),
+        None => Err(err!(BadClaims, "claim {name} is missing")),
+    }
+}
+
+fn time_claim(members: &[(String, Json)], name: &str) -> Result<u64> {
+    match find(members, name) {
+        Some(Json::Number(n)) => n
+            .as_u64()
+            .filter(|t| *t <= MAX_TIME)
+            .ok_or_else(|| err!(BadClaims, "{name} must be an integer from 0 to 2^53 - 1")),
+        Some(other) => Err(err!(
+            BadClaims,
+            "{name} is a {}, not an integer",
+            other.type_name()
+        )),
+        None => Err(err!(BadClaims, "claim {name} is missing")),
+    }
+}
+
+/// Decodes one unpadded base64url segment, strictly (no padding, no `+` `/`, no whitespace,
+/// zero trailing bits).
+pub(crate) fn decode_segment(segment: &str, what: &str) -> Result<Vec<u8>> {
+    if segment.is_empty() {
+        return Err(err!(Malformed, "{what} segment is empty"));
+    }
+    URL_SAFE_NO_PAD
+        .decode(segment)
+        .map_err(|_| err!(Malformed, "{what} segment is not unpadded base64url"))
+}
+
+/// Encodes bytes as unpadded base64url.
+pub(crate) fn encode_segment(bytes: &[u8]) -> String {
+    URL_SAFE_NO_PAD.encode(bytes)
+}
+
+/// A token split into its parts, its header checked, nothing trusted yet.
+///
+/// The claims stay undecoded JSON until a signature has been verified over
+/// [`UntrustedToken::signing_input`]; only [`crate::Verifier`] turns this into claims.
+#[derive(Debug)]
+pub struct UntrustedToken<'a> {
+    signing_input: &'a [u8],
+    header: Header,
+    payload: Vec<u8>,
+    signature: [u8; 64],
+}
+
+impl<'a> UntrustedToken<'a> {
+    /// Checks the size and structure and parses the header. Errors: `too_large`, `malformed`,
+    /// `unsupported_algorithm`, `bad_header`.
+    pub fn parse(token: &'a str) -> Result<UntrustedToken<'a>> {
+        let (signing_input, [h, p, s]) = split(token)?;
+        let header = Header::from_json(&decode_segment(h, "header")?)?;
+        let payload = decode_segment(p, "claims")?;
+        let signature = decode_segment(s, "signature")?
+            .try_into()
+            .map_err(|_| err!(Malformed, "signature is not 64 bytes"))?;
+        Ok(UntrustedToken {
+            signing_input: signing_input.as_bytes(),
+            header,
+            payload,
+            signature,
+        })
+    }
+
+    /// The checked header.
+    pub fn header(&self) -> &Header {
+        &self.header
+    }
+
+    /// The exact bytes the signature covers: the first two segments as received.
+    pub fn signing_input(&self) -> &[u8] {
+        self.signing_input
+    }
+
+    /// The 64-byte Ed25519 signature.
+    pub fn signature(&self) -> &[u8; 64] {
+        &self.signature
+    }
+
+    /// The decoded, not yet trusted, claims JSON.
+    pub(crate) fn payload(&self) -> &[u8] {
+        &self.payload
+    }
+}
+
+/// Checks the size and splits a token into its three segments and the signing input.
+fn split(token: &str) -> Result<(&str, [&str; 3])> {
+    if token.len() > MAX_TOKEN_LEN {
+        return Err(err!(
+            TooLarge,
+            "token is {} bytes, more than {MAX_TOKEN_LEN}",
+            token.len()
+        ));
+    }
+    let mut parts = token.split('.');
+    let (Some(h), Some(p), Some(s), None) = (parts.next(), parts.next(), parts.next(), parts.next())
+    else {
+        return Err(Error::new(
+            ErrorCode::Malformed,
+            "token is not three dot-separated segments",
+        ));
+    };
+    Ok((&token[..h.len() + 1 + p.len()], [h, p, s]))
+}
+
+/// What [`inspect_unverified`] shows of a token. Nothing in it is verified.
+#[derive(Clone, Debug, PartialEq)]
+pub struct UnverifiedInspection {
+    /// The decoded header JSON, unchecked.
+    pub header: serde_json::Value,
+    /// The decoded claims JSON, unchecked and unverified.
+    pub claims: serde_json::Value,
+    /// The signature length in bytes.
+    pub signature_len: usize,
+}
+
+/// Decodes a token for display **without verifying anything** but its size and structure.
+/// Never base a decision on the result; use [`crate::Verifier`].
+pub fn inspect_unverified(token: &str) -> Result<UnverifiedInspection> {
+    let (_, [h, p, s]) = split(token)?;
+    let json = |segment: &str, what: &str| -> Result<serde_json::Value> {
+        Json::parse(&decode_segment(segment, what)?)
+            .map(Json::into_value)
+            .map_err(|e| err!(Malformed, "{what} is not strict JSON: {e}"))
+    };
+    Ok(UnverifiedInspection {
+        header: json(h, "header")?,
+        claims: json(p, "claims")?,
+        signature_len: decode_segment(s, "signature")?.len(),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn claims() -> Claims {
+        Claims {
+            iss: "issuer".into(),
+            sub: "subject".into(),
+            aud: "verifier".into(),
+            iat: 100,
+            exp: 200,
+            jti: "AAAAAAAAAAAAAAAAAAAAAA".into(),
+            nonce: "n-1".into(),
+            vs: VaccinationStatus::FullyVaccinated,
+        }
+    }
+
+    #[test]
+    fn claims_round_trip() {
+        let c = claims();
+        assert_eq!(Claims::from_json(c.to_json().as_bytes()).unwrap(), c);
+    }
+
+    #[test]
+    fn header_round_trip_and_order() {
+        let h = Header {
+            alg: Algorithm::EdDSA,
+            kid: "k".into(),
+        };
+        assert_eq!(h.to_json(), r#"{"alg":"EdDSA","typ":"kycvs+jwt","kid":"k"}"#);
+        assert_eq!(Header::from_json(h.to_json().as_bytes()).unwrap(), h);
+    }
+
+    #[test]
+    fn strict_base64() {
+        assert!(decode_segment("AA", "x").is_ok());
+        for bad in ["AB", "AA==", "A+", "A/", " AA", "A", ""] {
+            assert_eq!(
+                decode_segment(bad, "x").unwrap_err().code(),
+                ErrorCode::Malformed,
+                "{bad:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn exp_must_follow_iat() {
+        let mut c = claims();
+        c.exp = c.iat;
+        assert_eq!(
+            Claims::from_json(c.to_json().as_bytes()).unwrap_err().code(),
+            ErrorCode::BadClaims
+        );
+    }
+
+    #[test]
+    fn nonce_rules() {
+        assert!(is_valid_nonce("PNR 1234/AB"));
+        assert!(!is_valid_nonce(""));
+        assert!(!is_valid_nonce("tab\there"));
+        assert!(!is_valid_nonce("é"));
+        assert!(!is_valid_nonce(&"x".repeat(129)));
+        assert!(is_valid_nonce(&"x".repeat(128)));
+    }
+}

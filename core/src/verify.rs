@@ -1,0 +1,298 @@
+//! The verifier: a trust store plus a policy, turning untrusted tokens into verified statuses.
+
+use crate::error::{Error, ErrorCode, Result, err};
+use crate::status::VaccinationStatus;
+use crate::token::{Claims, MAX_ID_LEN, UntrustedToken};
+use crate::trust::TrustStore;
+use std::time::{SystemTime, UNIX_EPOCH};
+use subtle::ConstantTimeEq;
+
+/// The default clock-skew allowance, in seconds.
+pub const DEFAULT_LEEWAY: u64 = 60;
+/// The default maximum token lifetime (`exp - iat`), in seconds.
+pub const DEFAULT_MAX_LIFETIME: u64 = 3600;
+/// The largest leeway a policy may set, in seconds.
+pub const MAX_LEEWAY: u64 = 3600;
+/// The largest maximum lifetime a policy may set, in seconds (one day).
+pub const MAX_MAX_LIFETIME: u64 = 86_400;
+
+/// What a verifier requires of a token beyond its signature.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Policy {
+    audience: String,
+    issuers: Option<Vec<String>>,
+    leeway: u64,
+    max_lifetime: u64,
+}
+
+impl Policy {
+    /// A policy for the verifier `audience` (required: a token's `aud` must equal it).
+    /// Accepted issuers default to every issuer in the trust store, leeway to
+    /// [`DEFAULT_LEEWAY`] (60 s), maximum lifetime to [`DEFAULT_MAX_LIFETIME`] (3600 s).
+    pub fn new(audience: impl Into<String>) -> Policy {
+        Policy {
+            audience: audience.into(),
+            issuers: None,
+            leeway: DEFAULT_LEEWAY,
+            max_lifetime: DEFAULT_MAX_LIFETIME,
+        }
+    }
+
+    /// Accepts only tokens whose `iss` is one of `issuers` (and is bound to the signing key).
+    pub fn with_issuers<I, S>(mut self, issuers: I) -> Policy
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        self.issuers = Some(issuers.into_iter().map(Into::into).collect());
+        self
+    }
+
+    /// Sets the clock-skew allowance in seconds (at most [`MAX_LEEWAY`]).
+    pub fn with_leeway(mut self, seconds: u64) -> Policy {
+        self.leeway = seconds;
+        self
+    }
+
+    /// Sets the maximum `exp - iat` in seconds (1 to [`MAX_MAX_LIFETIME`]).
+    pub fn with_max_lifetime(mut self, seconds: u64) -> Policy {
+        self.max_lifetime = seconds;
+        self
+    }
+
+    /// The expected audience.
+    pub fn audience(&self) -> &str {
+        &self.audience
+    }
+
+    /// The accepted issuers, if restricted.
+    pub fn issuers(&self) -> Option<&[String]> {
+        self.issuers.as_deref()
+    }
+
+    /// The leeway in seconds.
+    pub fn leeway(&self) -> u64 {
+        self.leeway
+    }
+
+    /// The maximum lifetime in seconds.
+    pub fn max_lifetime(&self) -> u64 {
+        self.max_lifetime
+    }
+
+    fn validate(&self) -> Result<()> {
+        let bad = |detail: String| Err(Error::new(ErrorCode::InvalidArgument, detail));
+        if self.audience.is_empty() || self.audience.len() > MAX_ID_LEN {
+            return bad(format!("audience must be 1 to {MAX_ID_LEN} bytes"));
+        }
+        if let Some(issuers) = &self.issuers {
+            if issuers.is_empty() {
+                return bad("the accepted issuer list is empty: no token could pass".into());
+            }
+            if issuers.iter().any(|i| i.is_empty() || i.len() > MAX_ID_LEN) {
+                return bad(format!("each accepted issuer must be 1 to {MAX_ID_LEN} bytes"));
+            }
+        }
+        if self.leeway > MAX_LEEWAY {
+            return bad(format!("leeway must be at most {MAX_LEEWAY} s"));
+        }
+        if self.max_lifetime == 0 || self.max_lifetime > MAX_MAX_LIFETIME {
+            return bad(format!("max lifetime must be 1 to {MAX_MAX_LIFETIME} s"));
+        }
+        Ok(())
+    }
+}
+
+/// A token that passed every check: its status and the claims that were verified.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct VerifiedStatus {
+    /// The vaccination status (`vs`).
+    pub status: VaccinationStatus,
+    /// The issuer (`iss`), bound to the signing key.
+    pub iss: String,
+    /// The pseudonymous subject (`sub`).
+    pub sub: String,
+    /// The audience (`aud`), equal to the policy's.
+    pub aud: String,
+    /// The token id (`jti`).
+    pub jti: String,
+    /// The verifier's nonce (`nonce`).
+    pub nonce: String,
+    /// Issued at (`iat`), seconds since the epoch.
+    pub iat: u64,
+    /// Expiry (`exp`), seconds since the epoch.
+    pub exp: u64,
+    /// The id of the key that signed it.
+    pub kid: String,
+}
+
+/// Verifies tokens against a trust store and a policy. Immutable, `Send + Sync`: share one
+/// across threads.
+#[derive(Clone, Debug)]
+pub struct Verifier {
+    trust: TrustStore,
+    policy: Policy,
+}
+
+impl Verifier {
+    /// Makes a verifier. Error: `invalid_argument` when the policy is out of range.
+    pub fn new(trust: TrustStore, policy: Policy) -> Result<Verifier> {
+        policy.validate()?;
+        Ok(Verifier { trust, policy })
+    }
+
+    /// The policy.
+    pub fn policy(&self) -> &Policy {
+        &self.policy
+    }
+
+    /// The trust store.
+    pub fn trust_store(&self) -> &TrustStore {
+        &self.trust
+    }
+
+    /// Verifies `token` at the current system time. See [`Verifier::verify`].
+    pub fn verify_now(&self, token: &str, expected_nonce: Option<&str>) -> Result<VerifiedStatus> {
+        self.verify(token, expected_nonce, unix_now())
+    }
+
+    /// Verifies `token` at time `now` (seconds since the epoch). When `expected_nonce` is
+    /// given the token's `nonce` must equal it.
+    ///
+    /// Checks, in order, each with its error code: size (`too_large`); three strict base64url
+    /// segments and a JSON-object header without duplicate members (`malformed`); `alg`
+    /// (`unsupported_algorithm`); exactly `alg`, `typ`, `kid` (`bad_header`); `kid` trusted
+    /// (`unknown_key`); Ed25519 signature over the received bytes (`bad_signature`); then, and
+    /// only then, the claims: structure (`malformed`, `bad_claims`), `iss` bound to the key and
+    /// accepted (`issuer_mismatch`), `aud` (`audience_mismatch`), `nonce` (`nonce_mismatch`),
+    /// `iat <= now + leeway` (`not_yet_valid`), `now < exp + leeway` (`expired`),
+    /// `exp - iat <= max_lifetime` (`lifetime_too_long`).
+    pub fn verify(
+        &self,
+        token: &str,
+        expected_nonce: Option<&str>,
+        now: u64,
+    ) -> Result<VerifiedStatus> {
+        let untrusted = UntrustedToken::parse(token)?;
+        let kid = &untrusted.header().kid;
+        let trusted = self
+            .trust
+            .get(kid)
+            .ok_or_else(|| Error::new(ErrorCode::UnknownKey, "no trusted key has this kid"))?;
+        let signature = ed25519_dalek::Signature::from_bytes(untrusted.signature());
+        trusted
+            .key()
+            .dalek()
+            .verify_strict(untrusted.signing_input(), &signature)
+            .map_err(|_| Error::new(ErrorCode::BadSignature, "signature does not verify"))?;
+
+        let claims = Claims::from_json(untrusted.payload())?;
+        if claims.iss != trusted.issuer() {
+            return Err(Error::new(
+                ErrorCode::IssuerMismatch,
+                "iss is not the issuer bound to the signing key",
+            ));
+        }
+        if let Some(issuers) = self.policy.issuers()
+            && !issuers.contains(&claims.iss)
+        {
+            return Err(Error::new(
+                ErrorCode::IssuerMismatch,
+                "iss is not an accepted issuer",
+            ));
+        }
+        if claims.aud != self.policy.audience {
+            return Err(Error::new(
+                ErrorCode::AudienceMismatch,
+                "aud is not this verifier",
+            ));
+        }
+        if let Some(expected) = expected_nonce
+            && !bool::from(claims.nonce.as_bytes().ct_eq(expected.as_bytes()))
+        {
+            return Err(Error::new(
+                ErrorCode::NonceMismatch,
+                "nonce is not the expected one",
+            ));
+        }
+        let leeway = self.policy.leeway;
+        if claims.iat > now.saturating_add(leeway) {
+            return Err(err!(
+                NotYetValid,
+                "iat is {} s ahead of now, beyond the {leeway} s leeway",
+                claims.iat - now
+            ));
+        }
+        if now >= claims.exp.saturating_add(leeway) {
+            return Err(err!(
+                Expired,
+                "expired {} s ago (leeway {leeway} s)",
+                now - claims.exp
+            ));
+        }
+        let lifetime = claims.exp - claims.iat;
+        if lifetime > self.policy.max_lifetime {
+            return Err(err!(
+                LifetimeTooLong,
+                "lifetime {lifetime} s exceeds {} s",
+                self.policy.max_lifetime
+            ));
+        }
+        Ok(VerifiedStatus {
+            status: claims.vs,
+            iss: claims.iss,
+            sub: claims.sub,
+            aud: claims.aud,
+            jti: claims.jti,
+            nonce: claims.nonce,
+            iat: claims.iat,
+            exp: claims.exp,
+            kid: kid.clone(),
+        })
+    }
+}
+
+/// Seconds since the Unix epoch by the system clock (0 if the clock is before 1970).
+pub fn unix_now() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn verifier(policy: Policy) -> Result<Verifier> {
+        Verifier::new(TrustStore::new(), policy)
+    }
+
+    #[test]
+    fn policy_defaults_are_strict() {
+        let p = Policy::new("v");
+        assert_eq!((p.leeway(), p.max_lifetime(), p.issuers()), (60, 3600, None));
+    }
+
+    #[test]
+    fn rejects_out_of_range_policies() {
+        for p in [
+            Policy::new(""),
+            Policy::new("v").with_issuers(Vec::<String>::new()),
+            Policy::new("v").with_issuers([""]),
+            Policy::new("v").with_leeway(MAX_LEEWAY + 1),
+            Policy::new("v").with_max_lifetime(0),
+            Policy::new("v").with_max_lifetime(MAX_MAX_LIFETIME + 1),
+        ] {
+            assert_eq!(
+                verifier(p).unwrap_err().code(),
+                ErrorCode::InvalidArgument
+            );
+        }
+    }
+
+    #[test]
+    fn verifier_is_send_and_sync() {
+        fn check<T: Send + Sync>() {}
+        check::<Verifier>();
+    }
+}
