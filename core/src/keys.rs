@@ -15,6 +15,7 @@ pub(crate) fn os_random(buf: &mut [u8]) -> Result<()> {
 
 /// An Ed25519 signing key. Its secret is zeroized on drop and never printed: `Debug` shows
 /// only the key id.
+#[derive(Clone)]
 pub struct SigningKey {
     inner: ed25519_dalek::SigningKey,
     public: PublicKey,

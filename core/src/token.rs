@@ -305,11 +305,13 @@ impl<'a> UntrustedToken<'a> {
     /// `unsupported_algorithm`, `bad_header`.
     pub fn parse(token: &'a str) -> Result<UntrustedToken<'a>> {
         let (signing_input, [h, p, s]) = split(token)?;
-        let header = Header::from_json(&decode_segment(h, "header")?)?;
+        // Encoding and structure of all three segments come before any header semantics.
+        let header_json = decode_segment(h, "header")?;
         let payload = decode_segment(p, "claims")?;
         let signature = decode_segment(s, "signature")?
             .try_into()
             .map_err(|_| err!(Malformed, "signature is not 64 bytes"))?;
+        let header = Header::from_json(&header_json)?;
         Ok(UntrustedToken {
             signing_input: signing_input.as_bytes(),
             header,

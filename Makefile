@@ -1,0 +1,44 @@
+# The README's commands. `make demo` runs the flow on built-in sample data; `make test` runs
+# every test (Rust, C, Python, vectors, header, lints). Both install what they need.
+SHELL := /bin/bash
+PREFIX ?= /usr/local
+CARGO ?= cargo
+
+.PHONY: demo test test-rust test-vectors test-c test-python lint header install bench clean
+
+demo:
+	$(CARGO) run --release -q -p kycvs-cli -- demo
+
+test: lint test-rust test-vectors test-c test-python
+	@echo "make test: all suites passed"
+
+lint:
+	$(CARGO) fmt --all -- --check
+	$(CARGO) clippy --workspace --all-targets -- -D warnings
+
+test-rust:
+	$(CARGO) test --workspace
+
+# The committed vectors must be exactly what the generator writes now.
+test-vectors:
+	$(CARGO) run -q -p kycvs-testvectors -- --check testvectors
+
+test-c:
+	bash ffi/tests/run.sh
+
+test-python:
+	bash python/tests/run.sh
+
+# Regenerate include/kycvs.h with the pinned cbindgen.
+header:
+	bash ffi/header.sh write
+
+install:
+	bash ffi/install.sh "$(PREFIX)"
+
+bench:
+	bash benches/run.sh
+
+clean:
+	$(CARGO) clean
+	rm -rf .venv build

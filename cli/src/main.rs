@@ -1,0 +1,57 @@
+//! The `kycvs` command: generate issuer keys, issue, verify and inspect KYC-VS status tokens,
+//! and run the whole flow on sample data.
+//!
+//! The command only converts between files, arguments and the core's types; every rule about
+//! tokens, keys and trust stores is `kycvs-core`'s.
+
+mod demo;
+mod fail;
+mod files;
+mod inspect;
+mod issue;
+mod keygen;
+mod verify;
+
+use clap::{Parser, Subcommand};
+use std::process::ExitCode;
+
+const EXIT_CODES: &str = "\
+Exit codes:
+  0  success
+  1  a token was rejected (verify, inspect) or a demo expectation failed
+  2  usage or configuration error (bad argument, unreadable or invalid key or JWKS file)";
+
+/// Issue and verify signed vaccination-status (KYC-VS) tokens.
+#[derive(Parser, Debug)]
+#[command(name = "kycvs", version, after_help = EXIT_CODES)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+enum Command {
+    Keygen(keygen::Args),
+    Issue(issue::Args),
+    Verify(verify::Args),
+    Inspect(inspect::Args),
+    Demo(demo::Args),
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Keygen(args) => keygen::run(&args),
+        Command::Issue(args) => issue::run(&args),
+        Command::Verify(args) => verify::run(&args),
+        Command::Inspect(args) => inspect::run(&args),
+        Command::Demo(args) => demo::run(&args),
+    };
+    match result {
+        Ok(outcome) => outcome.exit_code(),
+        Err(error) => {
+            eprintln!("kycvs: {error}");
+            fail::config_error()
+        }
+    }
+}

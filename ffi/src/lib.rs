@@ -1,0 +1,1 @@
+//! C library for kycvs.
