@@ -12,9 +12,12 @@ demo:
 test: lint test-rust test-vectors test-c test-python
 	@echo "make test: all suites passed"
 
+# kycvs is offline: no dependency may bring an HTTP client or a TLS stack.
 lint:
 	$(CARGO) fmt --all -- --check
 	$(CARGO) clippy --workspace --all-targets -- -D warnings
+	@if $(CARGO) tree --workspace -e normal,build,dev --prefix none | grep -iE '^(reqwest|hyper|ureq|rustls|native-tls|openssl|aws-lc|curl|h2) '; then \
+		echo "error: a network or TLS crate is in the dependency tree"; exit 1; fi
 
 test-rust:
 	$(CARGO) test --workspace

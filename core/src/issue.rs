@@ -4,7 +4,7 @@ use crate::error::{Error, ErrorCode, Result};
 use crate::keys::{SigningKey, os_random};
 use crate::status::VaccinationStatus;
 use crate::token::{
-    Algorithm, Claims, Header, MAX_ID_LEN, MAX_TIME, MAX_TOKEN_LEN, encode_segment,
+    Algorithm, Claims, Header, MAX_ID_LEN, MAX_TIME, MAX_TOKEN_LEN, encode_segment, is_valid_id,
 };
 
 /// The default token lifetime, in seconds.
@@ -40,10 +40,10 @@ impl Issuer {
     /// Error: `invalid_argument` for an empty or overlong issuer id.
     pub fn new(key: SigningKey, issuer: impl Into<String>) -> Result<Issuer> {
         let issuer = issuer.into();
-        if issuer.is_empty() || issuer.len() > MAX_ID_LEN {
+        if !is_valid_id(&issuer) {
             return Err(Error::new(
                 ErrorCode::InvalidArgument,
-                format!("issuer must be 1 to {MAX_ID_LEN} bytes"),
+                format!("issuer must be 1 to {MAX_ID_LEN} visible ASCII characters"),
             ));
         }
         let encoded_header = encode_header(Algorithm::Ed25519, key.kid());
@@ -80,7 +80,10 @@ impl Issuer {
             ));
         }
         if now > MAX_TIME - request.ttl {
-            return Err(Error::new(ErrorCode::InvalidArgument, "now is out of range"));
+            return Err(Error::new(
+                ErrorCode::InvalidArgument,
+                "now is out of range",
+            ));
         }
         let mut jti = [0u8; 16];
         os_random(&mut jti)?;

@@ -199,7 +199,11 @@ mod tests {
 
     #[test]
     fn rejects_bad_pem() {
-        for bad in ["", "hello", "-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----"] {
+        for bad in [
+            "",
+            "hello",
+            "-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----",
+        ] {
             assert_eq!(
                 SigningKey::from_pkcs8_pem(bad).unwrap_err().code(),
                 ErrorCode::InvalidKey

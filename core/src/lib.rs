@@ -60,8 +60,8 @@ pub use keys::{PublicKey, SigningKey, jwk_thumbprint};
 pub use status::VaccinationStatus;
 pub use token::{
     Algorithm, Claims, Header, MAX_ID_LEN, MAX_JTI_LEN, MAX_KID_LEN, MAX_NONCE_LEN, MAX_TIME,
-    MAX_TOKEN_LEN, MIN_JTI_LEN, TOKEN_TYPE, UnverifiedInspection, UntrustedToken,
-    inspect_unverified, is_valid_nonce,
+    MAX_TOKEN_LEN, MIN_JTI_LEN, TOKEN_TYPE, UntrustedToken, UnverifiedInspection,
+    inspect_unverified, is_valid_id, is_valid_nonce,
 };
 pub use trust::{MAX_JWKS_LEN, MAX_TRUSTED_KEYS, TrustStore, TrustedKey};
 pub use verify::{

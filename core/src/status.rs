@@ -61,7 +61,10 @@ mod tests {
     #[test]
     fn only_three_values_exist() {
         for v in 0..3u64 {
-            assert_eq!(u64::from(VaccinationStatus::try_from(v).unwrap().as_u8()), v);
+            assert_eq!(
+                u64::from(VaccinationStatus::try_from(v).unwrap().as_u8()),
+                v
+            );
         }
         assert_eq!(
             VaccinationStatus::try_from(3).unwrap_err().code(),

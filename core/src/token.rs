@@ -13,7 +13,7 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 pub const MAX_TOKEN_LEN: usize = 4096;
 /// The header's `typ`.
 pub const TOKEN_TYPE: &str = "kycvs+jwt";
-/// The most bytes in `iss`, `sub` and `aud`.
+/// The most characters in `iss`, `sub` and `aud` (see [`is_valid_id`]).
 pub const MAX_ID_LEN: usize = 256;
 /// The most characters in `nonce`.
 pub const MAX_NONCE_LEN: usize = 128;
@@ -78,7 +78,11 @@ impl Header {
                 )
             })?,
             Some(other) => {
-                return Err(err!(BadHeader, "alg is a {}, not a string", other.type_name()));
+                return Err(err!(
+                    BadHeader,
+                    "alg is a {}, not a string",
+                    other.type_name()
+                ));
             }
         };
         if let Some((name, _)) = members
@@ -100,9 +104,12 @@ impl Header {
             None => return Err(err!(BadHeader, "header has no typ")),
         }
         let kid = match find(&members, "kid") {
-            Some(Json::String(k)) if !k.is_empty() && k.len() <= MAX_KID_LEN => k.clone(),
+            Some(Json::String(k)) if is_valid_kid(k) => k.clone(),
             Some(Json::String(_)) => {
-                return Err(err!(BadHeader, "kid must be 1 to {MAX_KID_LEN} bytes"));
+                return Err(err!(
+                    BadHeader,
+                    "kid must be 1 to {MAX_KID_LEN} base64url characters"
+                ));
             }
             Some(_) => return Err(err!(BadHeader, "kid is not a string")),
             None => return Err(err!(BadHeader, "header has no kid")),
@@ -165,7 +172,11 @@ impl Claims {
                     .and_then(|v| VaccinationStatus::try_from(v).ok())
                     .ok_or_else(|| err!(BadClaims, "vs must be the integer 0, 1 or 2"))?,
                 Some(other) => {
-                    return Err(err!(BadClaims, "vs is a {}, not an integer", other.type_name()));
+                    return Err(err!(
+                        BadClaims,
+                        "vs is a {}, not an integer",
+                        other.type_name()
+                    ));
                 }
                 None => return Err(err!(BadClaims, "claim vs is missing")),
             },
@@ -177,10 +188,10 @@ impl Claims {
     /// Checks the value rules that types alone do not express; `code` is the error to report.
     pub(crate) fn check_values(&self, code: ErrorCode) -> Result<()> {
         for (name, value) in [("iss", &self.iss), ("sub", &self.sub), ("aud", &self.aud)] {
-            if value.is_empty() || value.len() > MAX_ID_LEN {
+            if !is_valid_id(value) {
                 return Err(Error::new(
                     code,
-                    format!("{name} must be 1 to {MAX_ID_LEN} bytes"),
+                    format!("{name} must be 1 to {MAX_ID_LEN} visible ASCII characters"),
                 ));
             }
         }
@@ -222,11 +233,23 @@ pub fn is_valid_nonce(nonce: &str) -> bool {
         && nonce.bytes().all(|b| (0x20..=0x7e).contains(&b))
 }
 
+/// True when `id` (an issuer, subject or audience id) has 1 to 256 characters, each visible
+/// ASCII (0x21–0x7E): no spaces, no control characters, nothing that normalises differently.
+pub fn is_valid_id(id: &str) -> bool {
+    !id.is_empty() && id.len() <= MAX_ID_LEN && id.bytes().all(|b| b.is_ascii_graphic())
+}
+
+fn is_base64url(s: &str) -> bool {
+    s.bytes()
+        .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+}
+
 fn is_valid_jti(jti: &str) -> bool {
-    (MIN_JTI_LEN..=MAX_JTI_LEN).contains(&jti.len())
-        && jti
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+    (MIN_JTI_LEN..=MAX_JTI_LEN).contains(&jti.len()) && is_base64url(jti)
+}
+
+fn is_valid_kid(kid: &str) -> bool {
+    (1..=MAX_KID_LEN).contains(&kid.len()) && is_base64url(kid)
 }
 
 fn parse_object(bytes: &[u8], what: &str) -> Result<Vec<(String, Json)>> {
@@ -351,7 +374,8 @@ fn split(token: &str) -> Result<(&str, [&str; 3])> {
         ));
     }
     let mut parts = token.split('.');
-    let (Some(h), Some(p), Some(s), None) = (parts.next(), parts.next(), parts.next(), parts.next())
+    let (Some(h), Some(p), Some(s), None) =
+        (parts.next(), parts.next(), parts.next(), parts.next())
     else {
         return Err(Error::new(
             ErrorCode::Malformed,
@@ -417,7 +441,10 @@ mod tests {
             alg: Algorithm::EdDSA,
             kid: "k".into(),
         };
-        assert_eq!(h.to_json(), r#"{"alg":"EdDSA","typ":"kycvs+jwt","kid":"k"}"#);
+        assert_eq!(
+            h.to_json(),
+            r#"{"alg":"EdDSA","typ":"kycvs+jwt","kid":"k"}"#
+        );
         assert_eq!(Header::from_json(h.to_json().as_bytes()).unwrap(), h);
     }
 
@@ -438,7 +465,9 @@ mod tests {
         let mut c = claims();
         c.exp = c.iat;
         assert_eq!(
-            Claims::from_json(c.to_json().as_bytes()).unwrap_err().code(),
+            Claims::from_json(c.to_json().as_bytes())
+                .unwrap_err()
+                .code(),
             ErrorCode::BadClaims
         );
     }

@@ -3,7 +3,7 @@
 use crate::error::{Error, ErrorCode, Result};
 use crate::json::{Json, truncate};
 use crate::keys::{PublicKey, jwk_thumbprint};
-use crate::token::{MAX_ID_LEN, decode_segment};
+use crate::token::{MAX_ID_LEN, decode_segment, is_valid_id};
 use std::collections::HashMap;
 
 /// The most keys a trust store holds.
@@ -86,8 +86,10 @@ impl TrustStore {
     /// Adds a key bound to `issuer`. Error: `invalid_trust_store` for a duplicate key id, an
     /// empty or overlong issuer, or a full store.
     pub fn add(&mut self, key: PublicKey, issuer: &str) -> Result<()> {
-        if issuer.is_empty() || issuer.len() > MAX_ID_LEN {
-            return Err(bad(format!("issuer must be 1 to {MAX_ID_LEN} bytes")));
+        if !is_valid_id(issuer) {
+            return Err(bad(format!(
+                "issuer must be 1 to {MAX_ID_LEN} visible ASCII characters"
+            )));
         }
         let index = self.order.len();
         self.insert(key, issuer.to_owned(), index)
@@ -152,7 +154,9 @@ fn parse_jwk(jwk: &Json) -> std::result::Result<(PublicKey, String), String> {
         }
     };
     if get("d").is_some() {
-        return Err("holds a private key member \"d\"; a trust store holds public keys only".into());
+        return Err(
+            "holds a private key member \"d\"; a trust store holds public keys only".into(),
+        );
     }
     if let Some((name, _)) = members.iter().find(|(k, _)| {
         !matches!(
@@ -187,8 +191,10 @@ fn parse_jwk(jwk: &Json) -> std::result::Result<(PublicKey, String), String> {
         return Err("kid is not the RFC 7638 thumbprint of the key".into());
     }
     let issuer = string("iss")?;
-    if issuer.is_empty() || issuer.len() > MAX_ID_LEN {
-        return Err(format!("iss must be 1 to {MAX_ID_LEN} bytes"));
+    if !is_valid_id(issuer) {
+        return Err(format!(
+            "iss must be 1 to {MAX_ID_LEN} visible ASCII characters"
+        ));
     }
     Ok((key, issuer.to_owned()))
 }

@@ -2,7 +2,7 @@
 
 use crate::error::{Error, ErrorCode, Result, err};
 use crate::status::VaccinationStatus;
-use crate::token::{Claims, MAX_ID_LEN, UntrustedToken};
+use crate::token::{Claims, MAX_ID_LEN, UntrustedToken, is_valid_id};
 use crate::trust::TrustStore;
 use std::time::{SystemTime, UNIX_EPOCH};
 use subtle::ConstantTimeEq;
@@ -82,15 +82,19 @@ impl Policy {
 
     fn validate(&self) -> Result<()> {
         let bad = |detail: String| Err(Error::new(ErrorCode::InvalidArgument, detail));
-        if self.audience.is_empty() || self.audience.len() > MAX_ID_LEN {
-            return bad(format!("audience must be 1 to {MAX_ID_LEN} bytes"));
+        if !is_valid_id(&self.audience) {
+            return bad(format!(
+                "audience must be 1 to {MAX_ID_LEN} visible ASCII characters"
+            ));
         }
         if let Some(issuers) = &self.issuers {
             if issuers.is_empty() {
                 return bad("the accepted issuer list is empty: no token could pass".into());
             }
-            if issuers.iter().any(|i| i.is_empty() || i.len() > MAX_ID_LEN) {
-                return bad(format!("each accepted issuer must be 1 to {MAX_ID_LEN} bytes"));
+            if !issuers.iter().all(|i| is_valid_id(i)) {
+                return bad(format!(
+                    "each accepted issuer must be 1 to {MAX_ID_LEN} visible ASCII characters"
+                ));
             }
         }
         if self.leeway > MAX_LEEWAY {
@@ -270,7 +274,10 @@ mod tests {
     #[test]
     fn policy_defaults_are_strict() {
         let p = Policy::new("v");
-        assert_eq!((p.leeway(), p.max_lifetime(), p.issuers()), (60, 3600, None));
+        assert_eq!(
+            (p.leeway(), p.max_lifetime(), p.issuers()),
+            (60, 3600, None)
+        );
     }
 
     #[test]
@@ -283,10 +290,7 @@ mod tests {
             Policy::new("v").with_max_lifetime(0),
             Policy::new("v").with_max_lifetime(MAX_MAX_LIFETIME + 1),
         ] {
-            assert_eq!(
-                verifier(p).unwrap_err().code(),
-                ErrorCode::InvalidArgument
-            );
+            assert_eq!(verifier(p).unwrap_err().code(), ErrorCode::InvalidArgument);
         }
     }
 

@@ -57,7 +57,12 @@ fn every_vector_gives_its_expected_outcome() {
             _ => failures.push(format!("{name}: expected {expected}, got {verdict:?}")),
         }
     }
-    assert!(failures.is_empty(), "{} failures:\n{}", failures.len(), failures.join("\n"));
+    assert!(
+        failures.is_empty(),
+        "{} failures:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
     assert!(all.len() > 100);
 }
 

@@ -210,15 +210,16 @@ fn build() -> Vec<Case> {
             |k| k.result = Some(result),
         );
     }
-    let mut ok = |name: &str, desc: &str, issuer: &Issuer, c: Claims, adjust: &dyn Fn(&mut Case)| {
-        let kid = issuer.signing_key().kid().to_owned();
-        let token = issuer.sign_claims(&c).expect("sign");
-        let result = result_of(&c, &kid);
-        cases.push_with(name, desc, token, "ok", |k| {
-            k.result = Some(result);
-            adjust(k);
-        });
-    };
+    let mut ok =
+        |name: &str, desc: &str, issuer: &Issuer, c: Claims, adjust: &dyn Fn(&mut Case)| {
+            let kid = issuer.signing_key().kid().to_owned();
+            let token = issuer.sign_claims(&c).expect("sign");
+            let result = result_of(&c, &kid);
+            cases.push_with(name, desc, token, "ok", |k| {
+                k.result = Some(result);
+                adjust(k);
+            });
+        };
     let two = VaccinationStatus::FullyVaccinated;
     ok(
         "ok/legacy-alg-eddsa",
@@ -464,7 +465,16 @@ fn build() -> Vec<Case> {
     }
 
     // Header.
-    for alg in ["none", "NONE", "HS256", "RS256", "ES256", "ed25519", "EdDSA25519", ""] {
+    for alg in [
+        "none",
+        "NONE",
+        "HS256",
+        "RS256",
+        "ES256",
+        "ed25519",
+        "EdDSA25519",
+        "",
+    ] {
         let label = if alg.is_empty() { "empty" } else { alg };
         cases.push(
             &format!("unsupported_algorithm/{label}"),
@@ -641,7 +651,11 @@ fn build() -> Vec<Case> {
             "signed by an untrusted key under a trusted kid",
             format!("{h}.{p}.{forged_by_untrusted}"),
         ),
-        ("zero-signature", "64 zero bytes", format!("{h}.{p}.{}", b64(&[0u8; 64]))),
+        (
+            "zero-signature",
+            "64 zero bytes",
+            format!("{h}.{p}.{}", b64(&[0u8; 64])),
+        ),
         (
             "reserialized-claims",
             "a valid signature over pretty-printed claims, presented with compact claims",
@@ -691,21 +705,29 @@ fn build() -> Vec<Case> {
         ("null", json!(null)),
         ("array", json!([2])),
     ] {
-        variant(&format!("vs-{label}"), &format!("vs = {v}"), &|c| c["vs"] = v.clone());
+        variant(&format!("vs-{label}"), &format!("vs = {v}"), &|c| {
+            c["vs"] = v.clone()
+        });
     }
     variant("vs-missing", "no vs", &|c| {
         c.as_object_mut().expect("object").remove("vs");
     });
     for claim in ["iat", "exp"] {
-        variant(&format!("{claim}-string"), &format!("{claim} as a string"), &|c| {
-            c[claim] = json!(c[claim].to_string())
-        });
-        variant(&format!("{claim}-float"), &format!("{claim} as a float"), &|c| {
-            c[claim] = json!(c[claim].as_u64().expect("int") as f64 + 0.5)
-        });
-        variant(&format!("{claim}-negative"), &format!("{claim} negative"), &|c| {
-            c[claim] = json!(-1)
-        });
+        variant(
+            &format!("{claim}-string"),
+            &format!("{claim} as a string"),
+            &|c| c[claim] = json!(c[claim].to_string()),
+        );
+        variant(
+            &format!("{claim}-float"),
+            &format!("{claim} as a float"),
+            &|c| c[claim] = json!(c[claim].as_u64().expect("int") as f64 + 0.5),
+        );
+        variant(
+            &format!("{claim}-negative"),
+            &format!("{claim} negative"),
+            &|c| c[claim] = json!(-1),
+        );
         variant(
             &format!("{claim}-beyond-2^53"),
             &format!("{claim} = 2^53"),
@@ -719,12 +741,16 @@ fn build() -> Vec<Case> {
         variant(&format!("{claim}-missing"), &format!("no {claim}"), &|c| {
             c.as_object_mut().expect("object").remove(claim);
         });
-        variant(&format!("{claim}-number"), &format!("{claim} is a number"), &|c| {
-            c[claim] = json!(1)
-        });
-        variant(&format!("{claim}-empty"), &format!("{claim} is empty"), &|c| {
-            c[claim] = json!("")
-        });
+        variant(
+            &format!("{claim}-number"),
+            &format!("{claim} is a number"),
+            &|c| c[claim] = json!(1),
+        );
+        variant(
+            &format!("{claim}-empty"),
+            &format!("{claim} is empty"),
+            &|c| c[claim] = json!(""),
+        );
     }
     variant("aud-array", "aud is an array holding the audience", &|c| {
         c["aud"] = json!([AUDIENCE])
@@ -732,23 +758,29 @@ fn build() -> Vec<Case> {
     variant("extra-claim-name", "an extra claim (a name)", &|c| {
         c["name"] = json!("Asha Devi")
     });
-    variant("extra-claim-phone", "an extra claim (a phone number)", &|c| {
-        c["phone_number"] = json!("+919876543210")
-    });
+    variant(
+        "extra-claim-phone",
+        "an extra claim (a phone number)",
+        &|c| c["phone_number"] = json!("+919876543210"),
+    );
     variant("jti-short", "jti of 21 characters (< 128 bits)", &|c| {
         c["jti"] = json!("A".repeat(21))
     });
     variant("jti-not-base64url", "jti with '+' and '='", &|c| {
         c["jti"] = json!("AAAAAAAAAAAAAAAAAAAA+=")
     });
-    variant("nonce-tab", "nonce holding a tab", &|c| c["nonce"] = json!("PNR\t1"));
+    variant("nonce-tab", "nonce holding a tab", &|c| {
+        c["nonce"] = json!("PNR\t1")
+    });
     variant("nonce-overlong", "nonce of 129 characters", &|c| {
         c["nonce"] = json!("n".repeat(129))
     });
     variant("sub-overlong", "sub of 257 bytes", &|c| {
         c["sub"] = json!("s".repeat(257))
     });
-    variant("exp-equals-iat", "exp = iat", &|c| c["exp"] = c["iat"].clone());
+    variant("exp-equals-iat", "exp = iat", &|c| {
+        c["exp"] = c["iat"].clone()
+    });
     variant("exp-before-iat", "exp < iat", &|c| {
         c["exp"] = json!(IAT - 1)
     });
@@ -767,13 +799,19 @@ fn build() -> Vec<Case> {
         sign_raw(
             &a,
             hdr.to_string().as_bytes(),
-            base_json.to_string().replace("\"vs\":2", "\"vs\":1e0").as_bytes(),
+            base_json
+                .to_string()
+                .replace("\"vs\":2", "\"vs\":1e0")
+                .as_bytes(),
         ),
         "bad_claims",
     );
 
     // Binding and policy.
-    let mut with = |name: &str, desc: &str, f: &dyn Fn(&mut Value), expected: &'static str,
+    let mut with = |name: &str,
+                    desc: &str,
+                    f: &dyn Fn(&mut Value),
+                    expected: &'static str,
                     adjust: &dyn Fn(&mut Case)| {
         let mut c = base_json.clone();
         f(&mut c);
@@ -893,7 +931,10 @@ fn trust_jwks() -> String {
     let mut store = TrustStore::new();
     for k in KEYS.iter().filter(|k| k.trusted) {
         store
-            .add(SigningKey::from_seed(&k.seed).public_key().clone(), k.issuer)
+            .add(
+                SigningKey::from_seed(&k.seed).public_key().clone(),
+                k.issuer,
+            )
             .expect("add key");
     }
     store.to_jwks() + "\n"
@@ -947,7 +988,10 @@ fn verify_tsv(cases: &[Case]) -> String {
     );
     // A token holding a newline (the trailing-newline case) cannot be a TSV field.
     for c in cases.iter().filter(|c| !c.token.contains('\n')) {
-        let status = c.result.as_ref().map_or(String::new(), |r| r["status"].to_string());
+        let status = c
+            .result
+            .as_ref()
+            .map_or(String::new(), |r| r["status"].to_string());
         let kid = c
             .result
             .as_ref()
