@@ -2,6 +2,7 @@
 
 use crate::error::{Error, ErrorCode, Result, err};
 use crate::token::encode_segment;
+use curve25519_dalek::edwards::{CompressedEdwardsY, EdwardsPoint};
 use ed25519_dalek::pkcs8::spki::der::pem::LineEnding;
 use ed25519_dalek::pkcs8::{DecodePrivateKey, EncodePrivateKey};
 use sha2::{Digest, Sha256};
@@ -32,8 +33,11 @@ impl SigningKey {
     /// Makes the key whose RFC 8032 secret is `seed`. For test vectors and key import; use
     /// [`SigningKey::generate`] for new keys.
     pub fn from_seed(seed: &[u8; 32]) -> SigningKey {
-        let inner = ed25519_dalek::SigningKey::from_bytes(seed);
-        let public = PublicKey::from_dalek(inner.verifying_key());
+        SigningKey::from_dalek(ed25519_dalek::SigningKey::from_bytes(seed))
+    }
+
+    fn from_dalek(inner: ed25519_dalek::SigningKey) -> SigningKey {
+        let public = PublicKey::from_point(inner.verifying_key().to_edwards());
         SigningKey { inner, public }
     }
 
@@ -46,8 +50,7 @@ impl SigningKey {
                 "not a PKCS#8 PEM Ed25519 private key",
             )
         })?;
-        let public = PublicKey::from_dalek(inner.verifying_key());
-        Ok(SigningKey { inner, public })
+        Ok(SigningKey::from_dalek(inner))
     }
 
     /// Writes the key as PKCS#8 PEM with LF line endings; the string is zeroized on drop.
@@ -88,23 +91,24 @@ impl fmt::Debug for SigningKey {
 /// lies in the prime-order subgroup.
 #[derive(Clone, PartialEq, Eq)]
 pub struct PublicKey {
-    inner: ed25519_dalek::VerifyingKey,
+    point: EdwardsPoint,
+    bytes: [u8; 32],
     kid: String,
 }
 
 impl PublicKey {
     /// Validates 32 encoded bytes. Error: `invalid_key`, saying which rule failed.
     pub fn from_bytes(bytes: &[u8; 32]) -> Result<PublicKey> {
-        let inner = ed25519_dalek::VerifyingKey::from_bytes(bytes)
-            .map_err(|_| Error::new(ErrorCode::InvalidKey, "not a point on Ed25519"))?;
-        let point = inner.to_edwards();
+        let point = CompressedEdwardsY(*bytes)
+            .decompress()
+            .ok_or_else(|| Error::new(ErrorCode::InvalidKey, "not a point on Ed25519"))?;
         if point.compress().as_bytes() != bytes {
             return Err(Error::new(
                 ErrorCode::InvalidKey,
                 "non-canonical point encoding",
             ));
         }
-        if inner.is_weak() {
+        if point.is_small_order() {
             return Err(Error::new(ErrorCode::InvalidKey, "point of small order"));
         }
         if !point.is_torsion_free() {
@@ -113,17 +117,19 @@ impl PublicKey {
                 "point outside the prime-order subgroup",
             ));
         }
-        Ok(PublicKey::from_dalek(inner))
+        Ok(PublicKey::from_point(point))
     }
 
-    fn from_dalek(inner: ed25519_dalek::VerifyingKey) -> PublicKey {
-        let kid = jwk_thumbprint(&encode_segment(inner.as_bytes()));
-        PublicKey { inner, kid }
+    /// Wraps a point known to be valid (a signing key's `[a]B`).
+    fn from_point(point: EdwardsPoint) -> PublicKey {
+        let bytes = point.compress().to_bytes();
+        let kid = jwk_thumbprint(&encode_segment(&bytes));
+        PublicKey { point, bytes, kid }
     }
 
     /// The 32-byte encoding.
     pub fn as_bytes(&self) -> &[u8; 32] {
-        self.inner.as_bytes()
+        &self.bytes
     }
 
     /// The key id: the RFC 7638 JWK thumbprint (base64url SHA-256).
@@ -140,8 +146,9 @@ impl PublicKey {
         })
     }
 
-    pub(crate) fn dalek(&self) -> &ed25519_dalek::VerifyingKey {
-        &self.inner
+    /// The decoded point, decompressed once when the key was made.
+    pub(crate) fn point(&self) -> &EdwardsPoint {
+        &self.point
     }
 }
 
@@ -240,7 +247,7 @@ mod tests {
         // A valid key plus a point of order 8 is on the curve, not of small order, but
         // outside the prime-order subgroup.
         use curve25519_dalek::constants::EIGHT_TORSION;
-        let point = rfc_key().public_key().dalek().to_edwards() + EIGHT_TORSION[1];
+        let point = rfc_key().public_key().point() + EIGHT_TORSION[1];
         let err = PublicKey::from_bytes(&point.compress().to_bytes()).unwrap_err();
         assert!(err.detail().contains("subgroup"), "{err}");
     }

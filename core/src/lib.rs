@@ -49,6 +49,7 @@ mod error;
 mod issue;
 mod json;
 mod keys;
+pub mod signature;
 mod status;
 mod token;
 mod trust;

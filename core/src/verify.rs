@@ -1,6 +1,7 @@
 //! The verifier: a trust store plus a policy, turning untrusted tokens into verified statuses.
 
 use crate::error::{Error, ErrorCode, Result, err};
+use crate::signature::verify_signature;
 use crate::status::VaccinationStatus;
 use crate::token::{Claims, MAX_ID_LEN, UntrustedToken, is_valid_id};
 use crate::trust::TrustStore;
@@ -183,12 +184,11 @@ impl Verifier {
             .trust
             .get(kid)
             .ok_or_else(|| Error::new(ErrorCode::UnknownKey, "no trusted key has this kid"))?;
-        let signature = ed25519_dalek::Signature::from_bytes(untrusted.signature());
-        trusted
-            .key()
-            .dalek()
-            .verify_strict(untrusted.signing_input(), &signature)
-            .map_err(|_| Error::new(ErrorCode::BadSignature, "signature does not verify"))?;
+        verify_signature(
+            trusted.key(),
+            untrusted.signing_input(),
+            untrusted.signature(),
+        )?;
 
         let claims = Claims::from_json(untrusted.payload())?;
         if claims.iss != trusted.issuer() {

@@ -1,0 +1,144 @@
+//! Ed25519 verification with one set of semantics for single and batch checks.
+//!
+//! A signature `(R, S)` on message `M` under key `A` is accepted when:
+//! 1. `S` is canonical (`S < ℓ`);
+//! 2. `R` decodes to a curve point, its encoding is canonical (re-encoding the point gives
+//!    the same 32 bytes, which also rules out `x = 0` with the sign bit set), and `R` is not
+//!    of small order;
+//! 3. `A` was validated when the key was loaded ([`crate::PublicKey::from_bytes`]: canonical,
+//!    not of small order, in the prime-order subgroup);
+//! 4. the cofactored equation `[8]([S]B − [k]A − R) = 0` holds, `k = SHA-512(R ‖ A ‖ M) mod ℓ`.
+//!
+//! The batch check tests `[8]([Σ zᵢSᵢ]B − Σ zᵢRᵢ − Σⱼ [Σ_{i: Aᵢ=Aⱼ} zᵢkᵢ]Aⱼ) = 0` with random
+//! 128-bit `zᵢ`, one term per distinct key. Because both are cofactored, a batch of signatures
+//! that each pass alone always passes, and a batch holding one that fails alone fails except
+//! with probability about 2⁻¹²⁸; a failed batch is re-checked one signature at a time, so
+//! every verdict is the single-signature verdict. (ed25519-dalek's `verify_strict` is
+//! cofactorless and its `verify_batch` is cofactored: they disagree on points with a torsion
+//! component, which is why kycvs uses this module for both.)
+
+use crate::error::{Error, ErrorCode, Result};
+use crate::keys::PublicKey;
+use curve25519_dalek::constants::ED25519_BASEPOINT_POINT;
+use curve25519_dalek::edwards::{CompressedEdwardsY, EdwardsPoint};
+use curve25519_dalek::scalar::Scalar;
+use curve25519_dalek::traits::{IsIdentity, VartimeMultiscalarMul};
+use sha2::{Digest, Sha512};
+use std::collections::HashMap;
+
+/// A signature whose encodings passed every check, with its challenge `k` computed: all
+/// that is left is the group equation.
+pub(crate) struct PreparedSignature {
+    r: EdwardsPoint,
+    s: Scalar,
+    k: Scalar,
+}
+
+fn bad_signature() -> Error {
+    // Coarse on purpose: which step failed tells an attacker nothing useful to a caller.
+    Error::new(ErrorCode::BadSignature, "signature does not verify")
+}
+
+/// Checks the encodings of `signature` and computes its challenge for `key` and `message`.
+pub(crate) fn prepare(
+    key: &PublicKey,
+    message: &[u8],
+    signature: &[u8; 64],
+) -> Result<PreparedSignature> {
+    let (r_bytes, s_bytes) = signature.split_at(32);
+    let r_bytes: [u8; 32] = r_bytes.try_into().map_err(|_| bad_signature())?;
+    let s_bytes: [u8; 32] = s_bytes.try_into().map_err(|_| bad_signature())?;
+    let s =
+        Option::<Scalar>::from(Scalar::from_canonical_bytes(s_bytes)).ok_or_else(bad_signature)?;
+    let r = CompressedEdwardsY(r_bytes)
+        .decompress()
+        .ok_or_else(bad_signature)?;
+    if r.compress().to_bytes() != r_bytes || r.is_small_order() {
+        return Err(bad_signature());
+    }
+    let mut hash = Sha512::new();
+    hash.update(r_bytes);
+    hash.update(key.as_bytes());
+    hash.update(message);
+    let k = Scalar::from_bytes_mod_order_wide(&hash.finalize().into());
+    Ok(PreparedSignature { r, s, k })
+}
+
+/// The cofactored single-signature equation.
+pub(crate) fn equation_holds(key: &PublicKey, sig: &PreparedSignature) -> bool {
+    let sb_minus_ka =
+        EdwardsPoint::vartime_double_scalar_mul_basepoint(&-sig.k, key.point(), &sig.s);
+    (sb_minus_ka - sig.r).mul_by_cofactor().is_identity()
+}
+
+/// The cofactored batch equation over `items`; `false` means at least one item (almost
+/// surely) fails alone, or the random source failed. An empty batch holds.
+pub(crate) fn batch_equation_holds(items: &[(&PublicKey, &PreparedSignature)]) -> bool {
+    if items.is_empty() {
+        return true;
+    }
+    let mut randomness = vec![0u8; 16 * items.len()];
+    if crate::keys::os_random(&mut randomness).is_err() {
+        return false;
+    }
+    let mut b_coefficient = Scalar::ZERO;
+    let mut scalars = Vec::with_capacity(items.len() + 8);
+    let mut points = Vec::with_capacity(items.len() + 8);
+    // Most batches come from one issuer key: sum each key's coefficients into one term.
+    let mut key_terms: HashMap<&[u8; 32], (Scalar, &EdwardsPoint)> = HashMap::new();
+    for ((key, sig), z) in items.iter().zip(randomness.chunks_exact(16)) {
+        let mut z_bytes = [0u8; 32];
+        z_bytes[..16].copy_from_slice(z);
+        let z = Scalar::from_bytes_mod_order(z_bytes);
+        b_coefficient += z * sig.s;
+        scalars.push(-z);
+        points.push(sig.r);
+        let term = key_terms
+            .entry(key.as_bytes())
+            .or_insert((Scalar::ZERO, key.point()));
+        term.0 -= z * sig.k;
+    }
+    for (coefficient, point) in key_terms.into_values() {
+        scalars.push(coefficient);
+        points.push(*point);
+    }
+    scalars.push(b_coefficient);
+    points.push(ED25519_BASEPOINT_POINT);
+    EdwardsPoint::vartime_multiscalar_mul(scalars, points)
+        .mul_by_cofactor()
+        .is_identity()
+}
+
+/// Verifies one Ed25519 signature with the semantics above. Error: `bad_signature`.
+pub fn verify_signature(key: &PublicKey, message: &[u8], signature: &[u8; 64]) -> Result<()> {
+    let prepared = prepare(key, message, signature)?;
+    if equation_holds(key, &prepared) {
+        Ok(())
+    } else {
+        Err(bad_signature())
+    }
+}
+
+/// Verifies many signatures, giving for each exactly the verdict of [`verify_signature`].
+pub fn verify_signatures(items: &[(&PublicKey, &[u8], &[u8; 64])]) -> Vec<Result<()>> {
+    let prepared: Vec<Result<PreparedSignature>> = items
+        .iter()
+        .map(|(key, message, signature)| prepare(key, message, signature))
+        .collect();
+    let candidates: Vec<(&PublicKey, &PreparedSignature)> = items
+        .iter()
+        .zip(&prepared)
+        .filter_map(|((key, _, _), p)| p.as_ref().ok().map(|p| (*key, p)))
+        .collect();
+    let all_hold = batch_equation_holds(&candidates);
+    items
+        .iter()
+        .zip(prepared.iter())
+        .map(|((key, _, _), p)| match p {
+            Err(e) => Err(e.clone()),
+            Ok(_) if all_hold => Ok(()),
+            Ok(p) if equation_holds(key, p) => Ok(()),
+            Ok(_) => Err(bad_signature()),
+        })
+        .collect()
+}

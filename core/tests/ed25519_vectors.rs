@@ -1,0 +1,221 @@
+//! External Ed25519 vectors: Wycheproof, ed25519-speccheck ("Taming the many EdDSAs") and
+//! C2SP/CCTV. Each gives the verdict kycvs's policy names (`docs/SPEC.md`, signature
+//! semantics), and single and batch verification agree on every one of them across many
+//! random batch compositions.
+
+use kycvs_core::PublicKey;
+use kycvs_core::signature::{verify_signature, verify_signatures};
+use serde_json::Value;
+use std::path::PathBuf;
+
+/// One external case: key, message, signature bytes, and the expected verdict.
+#[derive(Clone, Debug)]
+struct Case {
+    id: String,
+    key: Vec<u8>,
+    msg: Vec<u8>,
+    sig: Vec<u8>,
+    accept: bool,
+}
+
+/// The kycvs verdict: the key must load as a trusted key, the signature be 64 bytes and
+/// verify.
+fn single(case: &Case) -> bool {
+    let Some((key, sig)) = parsed(case) else {
+        return false;
+    };
+    verify_signature(&key, &case.msg, &sig).is_ok()
+}
+
+fn parsed(case: &Case) -> Option<(PublicKey, [u8; 64])> {
+    let key = PublicKey::from_bytes(&case.key.clone().try_into().ok()?).ok()?;
+    Some((key, case.sig.clone().try_into().ok()?))
+}
+
+fn external(name: &str) -> Value {
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../testvectors/external")
+        .join(name);
+    serde_json::from_slice(&std::fs::read(&path).expect("vector file")).expect("json")
+}
+
+fn hex(v: &Value) -> Vec<u8> {
+    hex::decode(v.as_str().expect("hex string")).expect("hex")
+}
+
+fn wycheproof_cases() -> Vec<Case> {
+    use wycheproof::TestResult;
+    use wycheproof::eddsa::{TestName, TestSet};
+    let set = TestSet::load(TestName::Ed25519).expect("wycheproof ed25519");
+    let mut cases = Vec::new();
+    for group in set.test_groups {
+        for test in group.tests {
+            cases.push(Case {
+                id: format!("wycheproof #{} ({})", test.tc_id, test.comment),
+                key: group.key.pk.to_vec(),
+                msg: test.msg.to_vec(),
+                sig: test.sig.to_vec(),
+                accept: match test.result {
+                    TestResult::Valid => true,
+                    TestResult::Invalid => false,
+                    TestResult::Acceptable => panic!("no acceptable Ed25519 case expected"),
+                },
+            });
+        }
+    }
+    cases
+}
+
+fn speccheck_cases() -> Vec<Case> {
+    let expected = external("speccheck-expected.json");
+    let cases = external("speccheck-cases.json");
+    cases
+        .as_array()
+        .expect("cases")
+        .iter()
+        .enumerate()
+        .map(|(i, c)| {
+            let e = &expected["cases"][i];
+            assert_eq!(
+                e["case"].as_u64(),
+                Some(i as u64),
+                "expectations in case order"
+            );
+            Case {
+                id: format!("speccheck case {i}"),
+                key: hex(&c["pub_key"]),
+                msg: hex(&c["message"]),
+                sig: hex(&c["signature"]),
+                accept: e["expected"] == "accept",
+            }
+        })
+        .collect()
+}
+
+fn cctv_cases() -> Vec<Case> {
+    let expected = external("cctv-expected.json");
+    assert_eq!(expected["default"], "reject");
+    external("cctv-ed25519vectors.json")
+        .as_array()
+        .expect("cases")
+        .iter()
+        .map(|c| Case {
+            id: format!("cctv #{} {}", c["number"], c["flags"]),
+            key: hex(&c["key"]),
+            msg: c["msg"].as_str().expect("msg").as_bytes().to_vec(),
+            sig: hex(&c["sig"]),
+            accept: expected["accept"].get(c["number"].to_string()).is_some(),
+        })
+        .collect()
+}
+
+fn check_single(cases: &[Case]) {
+    let wrong: Vec<_> = cases
+        .iter()
+        .filter(|c| single(c) != c.accept)
+        .map(|c| {
+            format!(
+                "{} expected {}",
+                c.id,
+                if c.accept { "accept" } else { "reject" }
+            )
+        })
+        .collect();
+    assert!(
+        wrong.is_empty(),
+        "{} wrong verdicts:\n{}",
+        wrong.len(),
+        wrong.join("\n")
+    );
+}
+
+/// A small deterministic generator, so that a failing composition can be replayed.
+struct XorShift(u64);
+impl XorShift {
+    fn next(&mut self) -> u64 {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        self.0
+    }
+    fn below(&mut self, n: usize) -> usize {
+        (self.next() % n as u64) as usize
+    }
+}
+
+/// Each case is batched with random others (valid ones from Wycheproof among them) in at
+/// least 64 compositions; every batch verdict must equal the single verdict.
+fn check_batches(cases: &[Case], fillers: &[Case], seed: u64) {
+    let mut rng = XorShift(seed);
+    let parsed_cases: Vec<_> = cases
+        .iter()
+        .filter_map(|c| parsed(c).map(|p| (c, p)))
+        .collect();
+    let parsed_fillers: Vec<_> = fillers
+        .iter()
+        .filter_map(|c| parsed(c).map(|p| (c, p)))
+        .collect();
+    let pool: Vec<_> = parsed_cases.iter().chain(&parsed_fillers).collect();
+    for (index, target) in parsed_cases.iter().enumerate() {
+        for round in 0..64 {
+            let size = 1 + rng.below(24);
+            let mut batch = vec![target];
+            for _ in 1..size {
+                batch.push(pool[rng.below(pool.len())]);
+            }
+            let at = rng.below(batch.len());
+            batch.swap(0, at);
+            let items: Vec<(&PublicKey, &[u8], &[u8; 64])> = batch
+                .iter()
+                .map(|(c, (k, s))| (k, c.msg.as_slice(), s))
+                .collect();
+            let verdicts = verify_signatures(&items);
+            for ((c, _), v) in batch.iter().zip(&verdicts) {
+                assert_eq!(
+                    v.is_ok(),
+                    single(c),
+                    "{} disagrees in batch (case {index}, round {round}, size {size})",
+                    c.id
+                );
+            }
+        }
+    }
+}
+
+#[test]
+fn wycheproof_verdicts() {
+    let cases = wycheproof_cases();
+    assert!(cases.len() > 100);
+    check_single(&cases);
+}
+
+#[test]
+fn speccheck_verdicts() {
+    check_single(&speccheck_cases());
+}
+
+#[test]
+fn cctv_verdicts() {
+    let cases = cctv_cases();
+    assert_eq!(cases.len(), 914);
+    check_single(&cases);
+}
+
+#[test]
+fn single_and_batch_agree_on_wycheproof() {
+    let cases = wycheproof_cases();
+    check_batches(&cases, &cases, 0x5eed_0001);
+}
+
+#[test]
+fn single_and_batch_agree_on_speccheck() {
+    check_batches(&speccheck_cases(), &wycheproof_cases(), 0x5eed_0002);
+}
+
+#[test]
+fn single_and_batch_agree_on_cctv() {
+    // CCTV keys are mostly invalid; batch each with valid Wycheproof signatures too.
+    let cctv = cctv_cases();
+    let sample: Vec<Case> = cctv.iter().step_by(3).cloned().collect();
+    check_batches(&sample, &wycheproof_cases(), 0x5eed_0003);
+}
