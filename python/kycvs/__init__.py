@@ -1,0 +1,97 @@
+"""kycvs: issue and verify signed vaccination-status tokens (KYC-VS).
+
+An issuer signs a short token telling one verifier ``0`` (not vaccinated), ``1`` (partially)
+or ``2`` (fully vaccinated), and nothing else; the verifier checks it against a trust store
+and a policy. The token is a JWS compact serialization with an Ed25519 signature.
+
+>>> import kycvs
+>>> key = kycvs.SigningKey.generate()
+>>> trust = kycvs.TrustStore()
+>>> trust.add(key, issuer="cowin.example")
+>>> issuer = kycvs.Issuer(key, issuer="cowin.example")
+>>> token = issuer.issue(audience="irctc.example", nonce="PNR-4711",
+...                      status=kycvs.VaccinationStatus.FULLY_VACCINATED, subject="psn-1")
+>>> verifier = kycvs.Verifier(trust, audience="irctc.example")
+>>> verifier.verify(token, nonce="PNR-4711").status
+<VaccinationStatus.FULLY_VACCINATED: 2>
+"""
+
+from __future__ import annotations
+
+import enum
+
+from ._kycvs import (
+    ERROR_CODES,
+    Issuer,
+    SigningKey,
+    TrustStore,
+    VerifiedStatus,
+    Verifier,
+    __version__,
+    inspect_unverified,
+)
+from .exceptions import (
+    AudienceMismatchError,
+    BadClaimsError,
+    BadHeaderError,
+    BadSignatureError,
+    ExpiredError,
+    InternalError,
+    InvalidArgumentError,
+    InvalidKeyError,
+    InvalidTrustStoreError,
+    IssuerMismatchError,
+    KycvsError,
+    LifetimeTooLongError,
+    MalformedError,
+    NonceMismatchError,
+    NotYetValidError,
+    RandomSourceError,
+    TooLargeError,
+    UnknownKeyError,
+    UnsupportedAlgorithmError,
+    VerificationError,
+)
+
+__all__ = [
+    "ERROR_CODES",
+    "AudienceMismatchError",
+    "BadClaimsError",
+    "BadHeaderError",
+    "BadSignatureError",
+    "ExpiredError",
+    "InternalError",
+    "InvalidArgumentError",
+    "InvalidKeyError",
+    "InvalidTrustStoreError",
+    "Issuer",
+    "IssuerMismatchError",
+    "KycvsError",
+    "LifetimeTooLongError",
+    "MalformedError",
+    "NonceMismatchError",
+    "NotYetValidError",
+    "RandomSourceError",
+    "SigningKey",
+    "TooLargeError",
+    "TrustStore",
+    "UnknownKeyError",
+    "UnsupportedAlgorithmError",
+    "VaccinationStatus",
+    "VerificationError",
+    "VerifiedStatus",
+    "Verifier",
+    "__version__",
+    "inspect_unverified",
+]
+
+
+class VaccinationStatus(enum.IntEnum):
+    """The status a token attests: its ``vs`` claim."""
+
+    NOT_VACCINATED = 0
+    """No dose of a primary series recorded."""
+    PARTIALLY_VACCINATED = 1
+    """Some but not all primary doses recorded."""
+    FULLY_VACCINATED = 2
+    """The primary series is complete."""

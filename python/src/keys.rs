@@ -1,0 +1,114 @@
+//! `kycvs.SigningKey` and `kycvs.TrustStore`.
+
+use crate::convert::{self, repr_str};
+use crate::errors::{Result, guard};
+use kycvs_core::ErrorCode;
+use pyo3::prelude::*;
+use pyo3::types::PyString;
+use std::sync::{Mutex, MutexGuard};
+
+/// An Ed25519 signing key. Its secret never appears in `repr` and is zeroized when dropped.
+#[pyclass(frozen, module = "kycvs")]
+pub(crate) struct SigningKey {
+    pub(crate) inner: kycvs_core::SigningKey,
+}
+
+#[pymethods]
+impl SigningKey {
+    /// Generates a key from the operating system's random source.
+    #[staticmethod]
+    fn generate() -> Result<SigningKey> {
+        let inner = guard(kycvs_core::SigningKey::generate)?;
+        Ok(SigningKey { inner })
+    }
+
+    /// Loads a PKCS#8 PEM Ed25519 private key (`str` or `bytes`).
+    #[staticmethod]
+    fn from_pem(pem: &Bound<'_, PyAny>) -> Result<SigningKey> {
+        let pem = convert::text(pem, "pem", ErrorCode::InvalidKey)?;
+        let inner = guard(|| kycvs_core::SigningKey::from_pkcs8_pem(&pem))?;
+        Ok(SigningKey { inner })
+    }
+
+    /// The key as PKCS#8 PEM. This is the secret: store it like a password.
+    fn to_pem<'py>(&self, py: Python<'py>) -> Result<Bound<'py, PyString>> {
+        let pem = guard(|| self.inner.to_pkcs8_pem())?;
+        Ok(PyString::new(py, &pem))
+    }
+
+    /// The key id: the RFC 7638 thumbprint of the public key.
+    #[getter]
+    fn kid(&self) -> &str {
+        self.inner.kid()
+    }
+
+    /// The public JWK of this key bound to `issuer`, as a trust store (JWKS) holds it.
+    #[pyo3(signature = (*, issuer))]
+    fn public_jwk<'py>(&self, py: Python<'py>, issuer: &str) -> PyResult<Bound<'py, PyAny>> {
+        convert::json_to_py(py, &self.inner.public_key().to_jwk(issuer))
+    }
+
+    fn __repr__(&self, py: Python<'_>) -> String {
+        format!("SigningKey(kid={})", repr_str(py, self.inner.kid()))
+    }
+}
+
+/// Trusted public keys, each bound to one issuer: a JWKS document.
+///
+/// A `Verifier` takes a snapshot; keys added later do not change an existing verifier.
+#[pyclass(frozen, module = "kycvs")]
+pub(crate) struct TrustStore {
+    // Frozen classes are shared between threads; `add` is the only mutation.
+    inner: Mutex<kycvs_core::TrustStore>,
+}
+
+impl TrustStore {
+    pub(crate) fn lock(&self) -> MutexGuard<'_, kycvs_core::TrustStore> {
+        // A panic is caught by `guard` before it could leave the store half-written.
+        self.inner
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+}
+
+#[pymethods]
+impl TrustStore {
+    /// An empty trust store.
+    #[new]
+    fn new() -> TrustStore {
+        TrustStore {
+            inner: Mutex::new(kycvs_core::TrustStore::new()),
+        }
+    }
+
+    /// Loads a JWKS document (`str` or `bytes`).
+    #[staticmethod]
+    fn from_jwks(py: Python<'_>, jwks: &Bound<'_, PyAny>) -> Result<TrustStore> {
+        let jwks = convert::bytes(jwks, "jwks", ErrorCode::InvalidTrustStore)?;
+        let store = py.detach(|| guard(|| kycvs_core::TrustStore::from_jwks(&jwks)))?;
+        Ok(TrustStore {
+            inner: Mutex::new(store),
+        })
+    }
+
+    /// Trusts the public half of `key` for tokens of `issuer`.
+    #[pyo3(signature = (key, *, issuer))]
+    fn add(&self, key: &SigningKey, issuer: &str) -> Result<()> {
+        let public = key.inner.public_key().clone();
+        guard(|| self.lock().add(public, issuer))?;
+        Ok(())
+    }
+
+    /// The trust store as a JWKS document.
+    fn to_jwks(&self) -> String {
+        self.lock().to_jwks()
+    }
+
+    fn __len__(&self) -> usize {
+        self.lock().len()
+    }
+
+    fn __repr__(&self) -> String {
+        format!("TrustStore(keys={})", self.lock().len())
+    }
+}
