@@ -1,6 +1,7 @@
 //! How a command ends: its outcome, or a configuration error reported on one line.
 
 use std::fmt;
+use std::io::{self, Write};
 use std::path::Path;
 use std::process::ExitCode;
 
@@ -66,4 +67,17 @@ fn one_line(message: String) -> String {
     } else {
         message
     }
+}
+
+/// Prints one line on stdout. Unlike `println!`, a closed pipe is an error, not a panic.
+pub fn print_line(text: &str) -> Result<(), CliError> {
+    let mut out = io::stdout().lock();
+    writeln!(out, "{text}")
+        .and_then(|()| out.flush())
+        .map_err(|e| CliError::new(format!("cannot write output: {e}")))
+}
+
+/// Prints `kycvs: <message>` on stderr as one line; there is nowhere to report a failure.
+pub fn warn(message: &str) {
+    let _ = writeln!(io::stderr(), "kycvs: {}", one_line(message.to_owned()));
 }

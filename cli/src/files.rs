@@ -7,11 +7,14 @@ use std::path::{Path, PathBuf};
 
 /// Reads at most `limit` bytes of `path`. A longer file comes back cut at `limit`, so the
 /// caller's parser (the core) rejects it without the whole file ever being in memory.
+///
+/// The buffer is sized from the file's length up front, so that reading a private key leaves
+/// no stray copies of it behind in reallocated memory.
 pub fn read_prefix(path: &Path, limit: usize) -> io::Result<Vec<u8>> {
-    let mut bytes = Vec::new();
-    File::open(path)?
-        .take(limit as u64)
-        .read_to_end(&mut bytes)?;
+    let file = File::open(path)?;
+    let expected = file.metadata().map_or(0, |m| m.len()).saturating_add(1);
+    let mut bytes = Vec::with_capacity(usize::try_from(expected).unwrap_or(limit).min(limit));
+    file.take(limit as u64).read_to_end(&mut bytes)?;
     Ok(bytes)
 }
 
@@ -111,7 +114,9 @@ pub fn random_hex(bytes: usize) -> Result<String, kycvs_core::Error> {
 }
 
 /// Maps an I/O error on `path` to a configuration error.
-pub fn io_error(action: &str, path: &Path) -> impl FnOnce(io::Error) -> CliError + '_ {
-    let action = action.to_owned();
-    move |e| CliError::io(&action, path, &e)
+pub fn io_error<'a>(
+    action: &'static str,
+    path: &'a Path,
+) -> impl FnOnce(io::Error) -> CliError + 'a {
+    move |e| CliError::io(action, path, &e)
 }

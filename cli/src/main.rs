@@ -50,7 +50,7 @@ fn main() -> ExitCode {
     match result {
         Ok(outcome) => outcome.exit_code(),
         Err(error) => {
-            eprintln!("kycvs: {error}");
+            fail::warn(&error.to_string());
             fail::config_error()
         }
     }
