@@ -67,8 +67,8 @@
 // The result of a kycvs call: `KYCVS_RESULT_OK` (0) or why it failed.
 //
 // The numbers are those of the Rust core's `ErrorCode` and are never reused: 1–99 are
-// verdicts on a token, 100–199 errors in keys, trust stores and arguments, 200–299 failures
-// of the C boundary itself. `kycvs_result_name` gives each one's stable name.
+// verdicts on a token, 100–149 errors in keys, trust stores, trust bundles and arguments,
+// 150–199 errors of the issuer side, 200–299 failures of the C boundary itself. `kycvs_result_name` gives each one's stable name.
 enum kycvs_result
 #if defined(__cplusplus) || __STDC_VERSION__ >= 202311L
   : uint32_t
@@ -103,6 +103,10 @@ enum kycvs_result
     KYCVS_RESULT_NOT_YET_VALID = 12,
     // `exp - iat` exceeds the policy's maximum lifetime.
     KYCVS_RESULT_LIFETIME_TOO_LONG = 13,
+    // The token's `jti` was already presented to this verifier (replay guard).
+    KYCVS_RESULT_REPLAYED = 14,
+    // The token's `iat` lies outside its key's validity window (trust bundle).
+    KYCVS_RESULT_KEY_NOT_VALID = 15,
     // A key could not be parsed or is not an acceptable Ed25519 key.
     KYCVS_RESULT_INVALID_KEY = 100,
     // A trust store (JWKS) could not be loaded.
@@ -111,6 +115,34 @@ enum kycvs_result
     KYCVS_RESULT_INVALID_ARGUMENT = 102,
     // The operating system's random source failed.
     KYCVS_RESULT_RANDOM_SOURCE = 103,
+    // A trust bundle is malformed or its signature does not verify under the root key.
+    KYCVS_RESULT_INVALID_BUNDLE = 104,
+    // A trust bundle is past its expiry (verifiers fail closed).
+    KYCVS_RESULT_STALE_BUNDLE = 105,
+    // A trust bundle's sequence number is lower than the last one accepted (rollback).
+    KYCVS_RESULT_BUNDLE_ROLLBACK = 106,
+    // A registry file or record is invalid (the detail names the line and the field).
+    KYCVS_RESULT_INVALID_REGISTRY = 150,
+    // A vaccine schedule table is invalid.
+    KYCVS_RESULT_INVALID_SCHEDULE = 151,
+    // A dose record names a product that is not in the schedule table.
+    KYCVS_RESULT_UNKNOWN_PRODUCT = 152,
+    // Dose records are inconsistent (for example a dose number of zero).
+    KYCVS_RESULT_INVALID_DOSE_RECORDS = 153,
+    // A mobile number is not a valid Indian mobile number.
+    KYCVS_RESULT_INVALID_MOBILE = 154,
+    // No pending consent has this id (unknown, completed, expired and evicted, or dead).
+    KYCVS_RESULT_CONSENT_NOT_FOUND = 160,
+    // The consent's OTP expired.
+    KYCVS_RESULT_CONSENT_EXPIRED = 161,
+    // The OTP does not match.
+    KYCVS_RESULT_OTP_MISMATCH = 162,
+    // Too many wrong OTPs: the consent is dead.
+    KYCVS_RESULT_ATTEMPTS_EXHAUSTED = 163,
+    // Too many consents were begun for this mobile number in the last hour.
+    KYCVS_RESULT_RATE_LIMITED = 164,
+    // The consent store is full of live consents.
+    KYCVS_RESULT_CONSENT_STORE_FULL = 165,
     // A required pointer argument was NULL.
     KYCVS_RESULT_NULL_ARGUMENT = 200,
     // The output buffer is too small; `*out_len` holds the size needed.

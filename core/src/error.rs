@@ -6,7 +6,8 @@ use std::fmt;
 /// Why an operation failed. Each variant has a stable number ([`ErrorCode::number`]) and a
 /// stable name ([`ErrorCode::as_str`]); neither is ever reused for another meaning.
 ///
-/// Numbers 1–99 are verdicts on a token, 100–199 errors in keys, trust stores and arguments,
+/// Numbers 1–99 are verdicts on a token, 100–149 errors in keys, trust stores, trust bundles
+/// and arguments, 150–199 errors of the issuer side (registry, status rules, consent),
 /// 200–299 failures of the C boundary itself.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 #[non_exhaustive]
@@ -38,6 +39,10 @@ pub enum ErrorCode {
     NotYetValid = 12,
     /// `exp - iat` exceeds the policy's maximum lifetime.
     LifetimeTooLong = 13,
+    /// The token's `jti` was already presented to this verifier (replay guard).
+    Replayed = 14,
+    /// The token's `iat` lies outside its key's validity window (trust bundle).
+    KeyNotValid = 15,
 
     /// A key could not be parsed or is not an acceptable Ed25519 key.
     InvalidKey = 100,
@@ -47,6 +52,35 @@ pub enum ErrorCode {
     InvalidArgument = 102,
     /// The operating system's random source failed.
     RandomSource = 103,
+    /// A trust bundle is malformed or its signature does not verify under the root key.
+    InvalidBundle = 104,
+    /// A trust bundle is past its expiry (verifiers fail closed).
+    StaleBundle = 105,
+    /// A trust bundle's sequence number is lower than the last one accepted (rollback).
+    BundleRollback = 106,
+
+    /// A registry file or record is invalid (the detail names the line and the field).
+    InvalidRegistry = 150,
+    /// A vaccine schedule table is invalid.
+    InvalidSchedule = 151,
+    /// A dose record names a product that is not in the schedule table.
+    UnknownProduct = 152,
+    /// Dose records are inconsistent (for example a dose number of zero).
+    InvalidDoseRecords = 153,
+    /// A mobile number is not a valid Indian mobile number.
+    InvalidMobile = 154,
+    /// No pending consent has this id (unknown, completed, expired and evicted, or dead).
+    ConsentNotFound = 160,
+    /// The consent's OTP expired.
+    ConsentExpired = 161,
+    /// The OTP does not match.
+    OtpMismatch = 162,
+    /// Too many wrong OTPs: the consent is dead.
+    AttemptsExhausted = 163,
+    /// Too many consents were begun for this mobile number in the last hour.
+    RateLimited = 164,
+    /// The consent store is full of live consents.
+    ConsentStoreFull = 165,
 
     /// A required pointer argument was NULL (C layer only).
     NullArgument = 200,
@@ -58,7 +92,7 @@ pub enum ErrorCode {
 
 impl ErrorCode {
     /// Every code, in numeric order.
-    pub const ALL: [ErrorCode; 20] = [
+    pub const ALL: [ErrorCode; 36] = [
         ErrorCode::Malformed,
         ErrorCode::TooLarge,
         ErrorCode::UnsupportedAlgorithm,
@@ -72,10 +106,26 @@ impl ErrorCode {
         ErrorCode::Expired,
         ErrorCode::NotYetValid,
         ErrorCode::LifetimeTooLong,
+        ErrorCode::Replayed,
+        ErrorCode::KeyNotValid,
         ErrorCode::InvalidKey,
         ErrorCode::InvalidTrustStore,
         ErrorCode::InvalidArgument,
         ErrorCode::RandomSource,
+        ErrorCode::InvalidBundle,
+        ErrorCode::StaleBundle,
+        ErrorCode::BundleRollback,
+        ErrorCode::InvalidRegistry,
+        ErrorCode::InvalidSchedule,
+        ErrorCode::UnknownProduct,
+        ErrorCode::InvalidDoseRecords,
+        ErrorCode::InvalidMobile,
+        ErrorCode::ConsentNotFound,
+        ErrorCode::ConsentExpired,
+        ErrorCode::OtpMismatch,
+        ErrorCode::AttemptsExhausted,
+        ErrorCode::RateLimited,
+        ErrorCode::ConsentStoreFull,
         ErrorCode::NullArgument,
         ErrorCode::BufferTooSmall,
         ErrorCode::Panic,
@@ -102,10 +152,26 @@ impl ErrorCode {
             ErrorCode::Expired => "expired",
             ErrorCode::NotYetValid => "not_yet_valid",
             ErrorCode::LifetimeTooLong => "lifetime_too_long",
+            ErrorCode::Replayed => "replayed",
+            ErrorCode::KeyNotValid => "key_not_valid",
             ErrorCode::InvalidKey => "invalid_key",
             ErrorCode::InvalidTrustStore => "invalid_trust_store",
             ErrorCode::InvalidArgument => "invalid_argument",
             ErrorCode::RandomSource => "random_source",
+            ErrorCode::InvalidBundle => "invalid_bundle",
+            ErrorCode::StaleBundle => "stale_bundle",
+            ErrorCode::BundleRollback => "bundle_rollback",
+            ErrorCode::InvalidRegistry => "invalid_registry",
+            ErrorCode::InvalidSchedule => "invalid_schedule",
+            ErrorCode::UnknownProduct => "unknown_product",
+            ErrorCode::InvalidDoseRecords => "invalid_dose_records",
+            ErrorCode::InvalidMobile => "invalid_mobile",
+            ErrorCode::ConsentNotFound => "consent_not_found",
+            ErrorCode::ConsentExpired => "consent_expired",
+            ErrorCode::OtpMismatch => "otp_mismatch",
+            ErrorCode::AttemptsExhausted => "attempts_exhausted",
+            ErrorCode::RateLimited => "rate_limited",
+            ErrorCode::ConsentStoreFull => "consent_store_full",
             ErrorCode::NullArgument => "null_argument",
             ErrorCode::BufferTooSmall => "buffer_too_small",
             ErrorCode::Panic => "panic",
@@ -204,6 +270,10 @@ mod tests {
     fn numbers_are_stable() {
         assert_eq!(ErrorCode::Malformed.number(), 1);
         assert_eq!(ErrorCode::LifetimeTooLong.number(), 13);
+        assert_eq!(ErrorCode::Replayed.number(), 14);
+        assert_eq!(ErrorCode::InvalidBundle.number(), 104);
+        assert_eq!(ErrorCode::InvalidRegistry.number(), 150);
+        assert_eq!(ErrorCode::ConsentNotFound.number(), 160);
         assert_eq!(ErrorCode::InvalidKey.number(), 100);
         assert_eq!(ErrorCode::Panic.number(), 202);
         assert!(ErrorCode::Expired.is_verification_failure());

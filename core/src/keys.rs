@@ -53,10 +53,17 @@ impl SigningKey {
         Ok(SigningKey::from_dalek(inner))
     }
 
-    /// Writes the key as PKCS#8 PEM with LF line endings; the string is zeroized on drop.
+    /// Writes the key as PKCS#8 v1 PEM (RFC 8410: the seed only, no public key, as
+    /// `openssl genpkey -algorithm ed25519` writes it) with LF line endings; the string is
+    /// zeroized on drop.
     pub fn to_pkcs8_pem(&self) -> Result<Zeroizing<String>> {
-        self.inner
-            .to_pkcs8_pem(LineEnding::LF)
+        // ed25519-dalek's own encoder writes PKCS#8 v2 (with the public key), which some
+        // readers (older OpenSSL, pyca/cryptography) refuse. KeypairBytes zeroizes on drop.
+        let pair = ed25519_dalek::pkcs8::KeypairBytes {
+            secret_key: self.inner.to_bytes(),
+            public_key: None,
+        };
+        pair.to_pkcs8_pem(LineEnding::LF)
             .map_err(|_| Error::new(ErrorCode::InvalidKey, "PKCS#8 encoding failed"))
     }
 
@@ -192,6 +199,18 @@ mod tests {
         assert!(pem.starts_with("-----BEGIN PRIVATE KEY-----"));
         let back = SigningKey::from_pkcs8_pem(&pem).unwrap();
         assert_eq!(back.public_key(), key.public_key());
+    }
+
+    #[test]
+    fn writes_exactly_what_openssl_genpkey_writes() {
+        // The same RFC 8037 seed as below, byte for byte the v1 document OpenSSL writes.
+        let pem = rfc_key().to_pkcs8_pem().unwrap();
+        assert_eq!(
+            pem.as_str(),
+            "-----BEGIN PRIVATE KEY-----\n\
+             MC4CAQAwBQYDK2VwBCIEIJ1hsZ3v/VpguoRK9JLsLMREScVpezJpGXA7rAMcrn9g\n\
+             -----END PRIVATE KEY-----\n"
+        );
     }
 
     #[test]

@@ -66,8 +66,8 @@ pub use token::{
 };
 pub use trust::{MAX_JWKS_LEN, MAX_TRUSTED_KEYS, TrustStore, TrustedKey};
 pub use verify::{
-    DEFAULT_LEEWAY, DEFAULT_MAX_LIFETIME, MAX_LEEWAY, MAX_MAX_LIFETIME, Policy, VerifiedStatus,
-    Verifier, unix_now,
+    BatchItem, DEFAULT_LEEWAY, DEFAULT_MAX_LIFETIME, MAX_LEEWAY, MAX_MAX_LIFETIME, Policy,
+    VerifiedStatus, Verifier, unix_now,
 };
 
 /// The version of this library.

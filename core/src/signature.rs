@@ -34,7 +34,7 @@ pub(crate) struct PreparedSignature {
     k: Scalar,
 }
 
-fn bad_signature() -> Error {
+pub(crate) fn bad_signature() -> Error {
     // Coarse on purpose: which step failed tells an attacker nothing useful to a caller.
     Error::new(ErrorCode::BadSignature, "signature does not verify")
 }

@@ -1,10 +1,13 @@
 //! The verifier: a trust store plus a policy, turning untrusted tokens into verified statuses.
 
 use crate::error::{Error, ErrorCode, Result, err};
-use crate::signature::verify_signature;
+use crate::keys::PublicKey;
+use crate::signature::{
+    PreparedSignature, bad_signature, batch_equation_holds, equation_holds, prepare,
+};
 use crate::status::VaccinationStatus;
-use crate::token::{Claims, MAX_ID_LEN, UntrustedToken, is_valid_id};
-use crate::trust::TrustStore;
+use crate::token::{Claims, MAX_ID_LEN, MAX_TOKEN_LEN, UntrustedToken, is_valid_id};
+use crate::trust::{TrustStore, TrustedKey};
 use std::time::{SystemTime, UNIX_EPOCH};
 use subtle::ConstantTimeEq;
 
@@ -178,18 +181,109 @@ impl Verifier {
         expected_nonce: Option<&str>,
         now: u64,
     ) -> Result<VerifiedStatus> {
+        let staged = self.stage(token)?;
+        if !equation_holds(staged.trusted.key(), &staged.signature) {
+            return Err(bad_signature());
+        }
+        self.finish(staged, expected_nonce, now)
+    }
+
+    /// Verifies a token given as raw bytes, as received from a network or a C caller: the
+    /// size is checked first (`too_large`), then that the bytes are UTF-8 (`malformed`), then
+    /// everything [`Verifier::verify`] checks.
+    pub fn verify_bytes(
+        &self,
+        token: &[u8],
+        expected_nonce: Option<&str>,
+        now: u64,
+    ) -> Result<VerifiedStatus> {
+        self.verify(token_text(token)?, expected_nonce, now)
+    }
+
+    /// Verifies many tokens at time `now`, giving for each exactly the verdict
+    /// [`Verifier::verify`] gives it alone (same error code, same result), in input order.
+    ///
+    /// The signatures of all well-formed tokens are checked with one cofactored batch
+    /// equation (`crate::signature`); if it fails, each is re-checked alone, so a bad
+    /// token costs the batch at most one single verification per token.
+    ///
+    /// ```
+    /// # use kycvs_core::*;
+    /// # let key = SigningKey::generate().unwrap();
+    /// # let mut trust = TrustStore::new();
+    /// # trust.add(key.public_key().clone(), "cowin.example").unwrap();
+    /// # let issuer = Issuer::new(key, "cowin.example").unwrap();
+    /// # let request = |nonce| TokenRequest { audience: "irctc.example", nonce, subject: "p-1",
+    /// #     status: VaccinationStatus::FullyVaccinated, ttl: 300 };
+    /// let verifier = Verifier::new(trust, Policy::new("irctc.example"))?;
+    /// let a = issuer.issue(&request("PNR-1"), 1_700_000_000)?;
+    /// let b = issuer.issue(&request("PNR-2"), 1_700_000_000)?;
+    /// let verdicts = verifier.verify_batch(
+    ///     &[BatchItem::new(&a, Some("PNR-1")), BatchItem::new(&b, Some("PNR-1"))],
+    ///     1_700_000_010,
+    /// );
+    /// assert!(verdicts[0].is_ok());
+    /// assert_eq!(verdicts[1].as_ref().unwrap_err().code(), ErrorCode::NonceMismatch);
+    /// # Ok::<(), kycvs_core::Error>(())
+    /// ```
+    pub fn verify_batch(&self, items: &[BatchItem<'_>], now: u64) -> Vec<Result<VerifiedStatus>> {
+        let staged: Vec<Result<Staged<'_, '_>>> = items
+            .iter()
+            .map(|item| self.stage_bytes(item.token))
+            .collect();
+        let candidates: Vec<(&PublicKey, &PreparedSignature)> = staged
+            .iter()
+            .filter_map(|s| s.as_ref().ok())
+            .map(|s| (s.trusted.key(), &s.signature))
+            .collect();
+        let all_hold = batch_equation_holds(&candidates);
+        staged
+            .into_iter()
+            .zip(items)
+            .map(|(staged, item)| {
+                let staged = staged?;
+                if !all_hold && !equation_holds(staged.trusted.key(), &staged.signature) {
+                    return Err(bad_signature());
+                }
+                self.finish(staged, item.nonce, now)
+            })
+            .collect()
+    }
+
+    /// Everything before the group equation: structure, header, key lookup, signature
+    /// encodings and challenge.
+    fn stage<'t>(&self, token: &'t str) -> Result<Staged<'t, '_>> {
         let untrusted = UntrustedToken::parse(token)?;
-        let kid = &untrusted.header().kid;
         let trusted = self
             .trust
-            .get(kid)
+            .get(&untrusted.header().kid)
             .ok_or_else(|| Error::new(ErrorCode::UnknownKey, "no trusted key has this kid"))?;
-        verify_signature(
+        let signature = prepare(
             trusted.key(),
             untrusted.signing_input(),
             untrusted.signature(),
         )?;
+        Ok(Staged {
+            untrusted,
+            trusted,
+            signature,
+        })
+    }
 
+    fn stage_bytes<'t>(&self, token: &'t [u8]) -> Result<Staged<'t, '_>> {
+        self.stage(token_text(token)?)
+    }
+
+    /// Everything after the signature: the claims, now that they are authentic.
+    fn finish(
+        &self,
+        staged: Staged<'_, '_>,
+        expected_nonce: Option<&str>,
+        now: u64,
+    ) -> Result<VerifiedStatus> {
+        let Staged {
+            untrusted, trusted, ..
+        } = staged;
         let claims = Claims::from_json(untrusted.payload())?;
         if claims.iss != trusted.issuer() {
             return Err(Error::new(
@@ -251,9 +345,47 @@ impl Verifier {
             nonce: claims.nonce,
             iat: claims.iat,
             exp: claims.exp,
-            kid: kid.clone(),
+            kid: untrusted.header().kid.clone(),
         })
     }
+}
+
+/// One token of a batch and the nonce its verifier expects (`None`: any nonce).
+#[derive(Clone, Copy, Debug)]
+pub struct BatchItem<'a> {
+    /// The token as received (bytes: checked for size, then UTF-8).
+    pub token: &'a [u8],
+    /// The expected nonce, if any.
+    pub nonce: Option<&'a str>,
+}
+
+impl<'a> BatchItem<'a> {
+    /// A batch item from a token string or bytes and an optional expected nonce.
+    pub fn new(token: &'a (impl AsRef<[u8]> + ?Sized), nonce: Option<&'a str>) -> Self {
+        BatchItem {
+            token: token.as_ref(),
+            nonce,
+        }
+    }
+}
+
+/// A token between its structural checks and its group equation.
+struct Staged<'t, 'v> {
+    untrusted: UntrustedToken<'t>,
+    trusted: &'v TrustedKey,
+    signature: PreparedSignature,
+}
+
+/// Size first, then UTF-8: a too-long token is `too_large` whatever its bytes.
+fn token_text(token: &[u8]) -> Result<&str> {
+    if token.len() > MAX_TOKEN_LEN {
+        return Err(err!(
+            TooLarge,
+            "token is {} bytes, more than {MAX_TOKEN_LEN}",
+            token.len()
+        ));
+    }
+    std::str::from_utf8(token).map_err(|_| Error::new(ErrorCode::Malformed, "token is not UTF-8"))
 }
 
 /// Seconds since the Unix epoch by the system clock (0 if the clock is before 1970).

@@ -11,8 +11,8 @@ use std::sync::OnceLock;
 /// The result of a kycvs call: `KYCVS_RESULT_OK` (0) or why it failed.
 ///
 /// The numbers are those of the Rust core's `ErrorCode` and are never reused: 1–99 are
-/// verdicts on a token, 100–199 errors in keys, trust stores and arguments, 200–299 failures
-/// of the C boundary itself. `kycvs_result_name` gives each one's stable name.
+/// verdicts on a token, 100–149 errors in keys, trust stores, trust bundles and arguments,
+/// 150–199 errors of the issuer side, 200–299 failures of the C boundary itself. `kycvs_result_name` gives each one's stable name.
 #[allow(non_camel_case_types)]
 #[repr(u32)]
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -46,6 +46,10 @@ pub enum kycvs_result {
     NotYetValid = 12,
     /// `exp - iat` exceeds the policy's maximum lifetime.
     LifetimeTooLong = 13,
+    /// The token's `jti` was already presented to this verifier (replay guard).
+    Replayed = 14,
+    /// The token's `iat` lies outside its key's validity window (trust bundle).
+    KeyNotValid = 15,
     /// A key could not be parsed or is not an acceptable Ed25519 key.
     InvalidKey = 100,
     /// A trust store (JWKS) could not be loaded.
@@ -54,6 +58,34 @@ pub enum kycvs_result {
     InvalidArgument = 102,
     /// The operating system's random source failed.
     RandomSource = 103,
+    /// A trust bundle is malformed or its signature does not verify under the root key.
+    InvalidBundle = 104,
+    /// A trust bundle is past its expiry (verifiers fail closed).
+    StaleBundle = 105,
+    /// A trust bundle's sequence number is lower than the last one accepted (rollback).
+    BundleRollback = 106,
+    /// A registry file or record is invalid (the detail names the line and the field).
+    InvalidRegistry = 150,
+    /// A vaccine schedule table is invalid.
+    InvalidSchedule = 151,
+    /// A dose record names a product that is not in the schedule table.
+    UnknownProduct = 152,
+    /// Dose records are inconsistent (for example a dose number of zero).
+    InvalidDoseRecords = 153,
+    /// A mobile number is not a valid Indian mobile number.
+    InvalidMobile = 154,
+    /// No pending consent has this id (unknown, completed, expired and evicted, or dead).
+    ConsentNotFound = 160,
+    /// The consent's OTP expired.
+    ConsentExpired = 161,
+    /// The OTP does not match.
+    OtpMismatch = 162,
+    /// Too many wrong OTPs: the consent is dead.
+    AttemptsExhausted = 163,
+    /// Too many consents were begun for this mobile number in the last hour.
+    RateLimited = 164,
+    /// The consent store is full of live consents.
+    ConsentStoreFull = 165,
     /// A required pointer argument was NULL.
     NullArgument = 200,
     /// The output buffer is too small; `*out_len` holds the size needed.
@@ -78,10 +110,26 @@ pub(crate) fn map_code(code: ErrorCode) -> kycvs_result {
         ErrorCode::Expired => kycvs_result::Expired,
         ErrorCode::NotYetValid => kycvs_result::NotYetValid,
         ErrorCode::LifetimeTooLong => kycvs_result::LifetimeTooLong,
+        ErrorCode::Replayed => kycvs_result::Replayed,
+        ErrorCode::KeyNotValid => kycvs_result::KeyNotValid,
         ErrorCode::InvalidKey => kycvs_result::InvalidKey,
         ErrorCode::InvalidTrustStore => kycvs_result::InvalidTrustStore,
         ErrorCode::InvalidArgument => kycvs_result::InvalidArgument,
         ErrorCode::RandomSource => kycvs_result::RandomSource,
+        ErrorCode::InvalidBundle => kycvs_result::InvalidBundle,
+        ErrorCode::StaleBundle => kycvs_result::StaleBundle,
+        ErrorCode::BundleRollback => kycvs_result::BundleRollback,
+        ErrorCode::InvalidRegistry => kycvs_result::InvalidRegistry,
+        ErrorCode::InvalidSchedule => kycvs_result::InvalidSchedule,
+        ErrorCode::UnknownProduct => kycvs_result::UnknownProduct,
+        ErrorCode::InvalidDoseRecords => kycvs_result::InvalidDoseRecords,
+        ErrorCode::InvalidMobile => kycvs_result::InvalidMobile,
+        ErrorCode::ConsentNotFound => kycvs_result::ConsentNotFound,
+        ErrorCode::ConsentExpired => kycvs_result::ConsentExpired,
+        ErrorCode::OtpMismatch => kycvs_result::OtpMismatch,
+        ErrorCode::AttemptsExhausted => kycvs_result::AttemptsExhausted,
+        ErrorCode::RateLimited => kycvs_result::RateLimited,
+        ErrorCode::ConsentStoreFull => kycvs_result::ConsentStoreFull,
         ErrorCode::NullArgument => kycvs_result::NullArgument,
         ErrorCode::BufferTooSmall => kycvs_result::BufferTooSmall,
         ErrorCode::Panic => kycvs_result::Panic,
@@ -216,7 +264,7 @@ mod tests {
             assert_eq!(name(result as u32), code.as_str());
         }
         assert_eq!(name(kycvs_result::Ok as u32), "ok");
-        assert_eq!(name(14), "unknown");
+        assert_eq!(name(99), "unknown");
         assert_eq!(name(u32::MAX), "unknown");
     }
 
@@ -237,10 +285,26 @@ mod tests {
             kycvs_result::Expired,
             kycvs_result::NotYetValid,
             kycvs_result::LifetimeTooLong,
+            kycvs_result::Replayed,
+            kycvs_result::KeyNotValid,
             kycvs_result::InvalidKey,
             kycvs_result::InvalidTrustStore,
             kycvs_result::InvalidArgument,
             kycvs_result::RandomSource,
+            kycvs_result::InvalidBundle,
+            kycvs_result::StaleBundle,
+            kycvs_result::BundleRollback,
+            kycvs_result::InvalidRegistry,
+            kycvs_result::InvalidSchedule,
+            kycvs_result::UnknownProduct,
+            kycvs_result::InvalidDoseRecords,
+            kycvs_result::InvalidMobile,
+            kycvs_result::ConsentNotFound,
+            kycvs_result::ConsentExpired,
+            kycvs_result::OtpMismatch,
+            kycvs_result::AttemptsExhausted,
+            kycvs_result::RateLimited,
+            kycvs_result::ConsentStoreFull,
             kycvs_result::NullArgument,
             kycvs_result::BufferTooSmall,
             kycvs_result::Panic,

@@ -7,7 +7,7 @@ use crate::ffi::{
 };
 use crate::panic::ffi_panic_boundary;
 use crate::{KYCVS_ID_BUF_LEN, KYCVS_JTI_BUF_LEN, KYCVS_KID_BUF_LEN, KYCVS_NONCE_BUF_LEN};
-use kycvs_core::{Error, ErrorCode, Policy, VerifiedStatus, Verifier};
+use kycvs_core::{Policy, VerifiedStatus, Verifier};
 use std::ffi::c_char;
 
 /// Collects a verifier's policy: audience, accepted issuers, leeway, maximum lifetime.
@@ -210,10 +210,7 @@ pub extern "C" fn kycvs_verifier_verify(
             Some(try_str!(nonce, nonce_len))
         };
         let out = try_out!(out);
-        let Ok(token) = std::str::from_utf8(token) else {
-            return fail(&Error::new(ErrorCode::Malformed, "the token is not UTF-8"));
-        };
-        match verifier.verify(token, nonce, now) {
+        match verifier.verify_bytes(token, nonce, now) {
             Ok(verified) => match kycvs_verified_status::from_core(&verified) {
                 Some(status) => {
                     *out = status;

@@ -67,10 +67,26 @@ static void test_result_names(void) {
         {KYCVS_RESULT_EXPIRED, 11, "expired"},
         {KYCVS_RESULT_NOT_YET_VALID, 12, "not_yet_valid"},
         {KYCVS_RESULT_LIFETIME_TOO_LONG, 13, "lifetime_too_long"},
+        {KYCVS_RESULT_REPLAYED, 14, "replayed"},
+        {KYCVS_RESULT_KEY_NOT_VALID, 15, "key_not_valid"},
         {KYCVS_RESULT_INVALID_KEY, 100, "invalid_key"},
         {KYCVS_RESULT_INVALID_TRUST_STORE, 101, "invalid_trust_store"},
         {KYCVS_RESULT_INVALID_ARGUMENT, 102, "invalid_argument"},
         {KYCVS_RESULT_RANDOM_SOURCE, 103, "random_source"},
+        {KYCVS_RESULT_INVALID_BUNDLE, 104, "invalid_bundle"},
+        {KYCVS_RESULT_STALE_BUNDLE, 105, "stale_bundle"},
+        {KYCVS_RESULT_BUNDLE_ROLLBACK, 106, "bundle_rollback"},
+        {KYCVS_RESULT_INVALID_REGISTRY, 150, "invalid_registry"},
+        {KYCVS_RESULT_INVALID_SCHEDULE, 151, "invalid_schedule"},
+        {KYCVS_RESULT_UNKNOWN_PRODUCT, 152, "unknown_product"},
+        {KYCVS_RESULT_INVALID_DOSE_RECORDS, 153, "invalid_dose_records"},
+        {KYCVS_RESULT_INVALID_MOBILE, 154, "invalid_mobile"},
+        {KYCVS_RESULT_CONSENT_NOT_FOUND, 160, "consent_not_found"},
+        {KYCVS_RESULT_CONSENT_EXPIRED, 161, "consent_expired"},
+        {KYCVS_RESULT_OTP_MISMATCH, 162, "otp_mismatch"},
+        {KYCVS_RESULT_ATTEMPTS_EXHAUSTED, 163, "attempts_exhausted"},
+        {KYCVS_RESULT_RATE_LIMITED, 164, "rate_limited"},
+        {KYCVS_RESULT_CONSENT_STORE_FULL, 165, "consent_store_full"},
         {KYCVS_RESULT_NULL_ARGUMENT, 200, "null_argument"},
         {KYCVS_RESULT_BUFFER_TOO_SMALL, 201, "buffer_too_small"},
         {KYCVS_RESULT_PANIC, 202, "panic"},
@@ -79,7 +95,7 @@ static void test_result_names(void) {
         CHECK((uint32_t)all[i].result == all[i].number);
         CHECK(strcmp(kycvs_result_name(all[i].result), all[i].name) == 0);
     }
-    static const uint32_t unknown[] = {14, 99, 104, 199, 203, UINT32_MAX};
+    static const uint32_t unknown[] = {16, 99, 107, 149, 199, 203, UINT32_MAX};
     for (size_t i = 0; i < sizeof unknown / sizeof unknown[0]; i++) {
         CHECK(strcmp(kycvs_result_name(unknown[i]), "unknown") == 0);
     }

@@ -13,25 +13,42 @@ from __future__ import annotations
 from ._kycvs import ERROR_CODES as _NUMBERS
 
 __all__ = [
-    "EXCEPTIONS_BY_CODE",
+    "AttemptsExhaustedError",
     "AudienceMismatchError",
     "BadClaimsError",
     "BadHeaderError",
     "BadSignatureError",
+    "BundleRollbackError",
+    "ConsentError",
+    "ConsentExpiredError",
+    "ConsentNotFoundError",
+    "ConsentStoreFullError",
+    "EXCEPTIONS_BY_CODE",
     "ExpiredError",
     "InternalError",
     "InvalidArgumentError",
+    "InvalidBundleError",
+    "InvalidDoseRecordsError",
     "InvalidKeyError",
+    "InvalidMobileError",
+    "InvalidRegistryError",
+    "InvalidScheduleError",
     "InvalidTrustStoreError",
     "IssuerMismatchError",
+    "KeyNotValidError",
     "KycvsError",
     "LifetimeTooLongError",
     "MalformedError",
     "NonceMismatchError",
     "NotYetValidError",
+    "OtpMismatchError",
     "RandomSourceError",
+    "RateLimitedError",
+    "ReplayedError",
+    "StaleBundleError",
     "TooLargeError",
     "UnknownKeyError",
+    "UnknownProductError",
     "UnsupportedAlgorithmError",
     "VerificationError",
 ]
@@ -155,6 +172,106 @@ class RandomSourceError(KycvsError, OSError):
     code = "random_source"
 
 
+class ConsentError(KycvsError):
+    """An OTP consent could not be completed; the subclass and ``code`` say why."""
+
+
+class ReplayedError(VerificationError):
+    """The token's ``jti`` was already presented to this verifier (replay guard)."""
+
+    code = "replayed"
+
+
+class KeyNotValidError(VerificationError):
+    """The token's ``iat`` lies outside its key's validity window (trust bundle)."""
+
+    code = "key_not_valid"
+
+
+class InvalidBundleError(KycvsError, ValueError):
+    """A trust bundle is malformed or its signature does not verify under the root key."""
+
+    code = "invalid_bundle"
+
+
+class StaleBundleError(KycvsError, ValueError):
+    """A trust bundle is past its expiry (verifiers fail closed)."""
+
+    code = "stale_bundle"
+
+
+class BundleRollbackError(KycvsError, ValueError):
+    """A trust bundle's sequence number is lower than the last one accepted."""
+
+    code = "bundle_rollback"
+
+
+class InvalidRegistryError(KycvsError, ValueError):
+    """A registry file or record is invalid; the message names the line and the field."""
+
+    code = "invalid_registry"
+
+
+class InvalidScheduleError(KycvsError, ValueError):
+    """A vaccine schedule table is invalid."""
+
+    code = "invalid_schedule"
+
+
+class UnknownProductError(KycvsError, ValueError):
+    """A dose record names a product that is not in the schedule table."""
+
+    code = "unknown_product"
+
+
+class InvalidDoseRecordsError(KycvsError, ValueError):
+    """Dose records are inconsistent."""
+
+    code = "invalid_dose_records"
+
+
+class InvalidMobileError(KycvsError, ValueError):
+    """A mobile number is not a valid Indian mobile number."""
+
+    code = "invalid_mobile"
+
+
+class ConsentNotFoundError(ConsentError):
+    """No pending consent has this id."""
+
+    code = "consent_not_found"
+
+
+class ConsentExpiredError(ConsentError):
+    """The consent's OTP expired."""
+
+    code = "consent_expired"
+
+
+class OtpMismatchError(ConsentError):
+    """The OTP does not match."""
+
+    code = "otp_mismatch"
+
+
+class AttemptsExhaustedError(ConsentError):
+    """Too many wrong OTPs: the consent is dead."""
+
+    code = "attempts_exhausted"
+
+
+class RateLimitedError(ConsentError):
+    """Too many consents were begun for this mobile number in the last hour."""
+
+    code = "rate_limited"
+
+
+class ConsentStoreFullError(ConsentError):
+    """The consent store is full of live consents."""
+
+    code = "consent_store_full"
+
+
 class InternalError(KycvsError, RuntimeError):
     """A bug in kycvs (a caught panic); please report it."""
 
@@ -181,6 +298,22 @@ EXCEPTIONS_BY_CODE: dict[str, type[KycvsError]] = {
         InvalidTrustStoreError,
         InvalidArgumentError,
         RandomSourceError,
+        ReplayedError,
+        KeyNotValidError,
+        InvalidBundleError,
+        StaleBundleError,
+        BundleRollbackError,
+        InvalidRegistryError,
+        InvalidScheduleError,
+        UnknownProductError,
+        InvalidDoseRecordsError,
+        InvalidMobileError,
+        ConsentNotFoundError,
+        ConsentExpiredError,
+        OtpMismatchError,
+        AttemptsExhaustedError,
+        RateLimitedError,
+        ConsentStoreFullError,
         InternalError,
     )
 }

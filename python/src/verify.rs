@@ -64,12 +64,12 @@ impl Verifier {
         nonce: Option<&str>,
         now: Option<&Bound<'_, PyAny>>,
     ) -> Result<VerifiedStatus> {
-        let token = convert::text(token, "token", ErrorCode::Malformed)?;
+        let token = convert::bytes(token, "token", ErrorCode::Malformed)?;
         let now = convert::opt_u64(now, "now")?;
         let inner = py.detach(|| {
             guard(|| {
                 let now = now.unwrap_or_else(kycvs_core::unix_now);
-                self.inner.verify(&token, nonce, now)
+                self.inner.verify_bytes(&token, nonce, now)
             })
         })?;
         Ok(VerifiedStatus { inner })

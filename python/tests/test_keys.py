@@ -29,12 +29,6 @@ def test_generate_pem_round_trip() -> None:
     assert kycvs.SigningKey.generate().kid != key.kid
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=ValueError,
-    reason="the core writes PKCS#8 v2 (RFC 5958, with the public key), which OpenSSL 3.0 "
-    "and cryptography cannot read; the core should write v1 (RFC 8410)",
-)
 def test_pem_is_readable_by_cryptography() -> None:
     key = kycvs.SigningKey.generate()
     theirs = serialization.load_pem_private_key(key.to_pem().encode(), password=None)
