@@ -4,12 +4,12 @@ SHELL := /bin/bash
 PREFIX ?= /usr/local
 CARGO ?= cargo
 
-.PHONY: demo test test-rust test-vectors test-c test-python lint header install bench clean
+.PHONY: demo test test-rust test-vectors test-c test-python test-examples lint header install bench clean
 
 demo:
 	$(CARGO) run --release -q -p kycvs-cli -- demo
 
-test: lint test-rust test-vectors test-c test-python
+test: lint test-rust test-vectors test-c test-python test-examples
 	@echo "make test: all suites passed"
 
 # kycvs is offline: no dependency may bring an HTTP client or a TLS stack.
@@ -31,6 +31,16 @@ test-c:
 
 test-python:
 	bash python/tests/run.sh
+
+# The README's C and Python quickstarts (examples/) compile, run and check their verdicts.
+# The C one is built as the README says: installed, then through pkg-config.
+test-examples:
+	bash ffi/install.sh "$(CURDIR)/target/example-prefix" > /dev/null
+	export PKG_CONFIG_PATH="$(CURDIR)/target/example-prefix/lib/pkgconfig" && \
+	$(CC) -std=c11 -Wall -Wextra -Wpedantic -Werror examples/quickstart.c -o target/quickstart \
+		$$(pkg-config --cflags --libs kycvs) -Wl,-rpath,"$(CURDIR)/target/example-prefix/lib"
+	target/quickstart
+	.venv/bin/python examples/quickstart.py
 
 # Regenerate include/kycvs.h with the pinned cbindgen.
 header:
