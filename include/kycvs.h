@@ -64,6 +64,27 @@
 // The default maximum token lifetime (`exp - iat`) of a verifier, in seconds.
 #define KYCVS_DEFAULT_MAX_LIFETIME 3600
 
+// The most bytes in a signed trust bundle.
+#define KYCVS_MAX_BUNDLE_LEN 1048576
+
+// The most bytes in a root key JWK.
+#define KYCVS_MAX_ROOT_JWK_LEN 4096
+
+// The size of `consent_id` in `kycvs_consent_challenge`, NUL included (22 characters).
+#define KYCVS_CONSENT_ID_BUF_LEN 23
+
+// The size of `otp` in `kycvs_consent_challenge`, NUL included (6 digits).
+#define KYCVS_OTP_BUF_LEN 7
+
+// The length in bytes of an OTP key (`kycvs_issuance_builder_set_otp_key`).
+#define KYCVS_OTP_KEY_LEN 32
+
+// The length in bytes of a pseudonym key (`kycvs_issuance_builder_set_pseudonym_key`).
+#define KYCVS_PSEUDONYM_KEY_LEN 32
+
+// The default number of token ids a replay guard remembers.
+#define KYCVS_DEFAULT_REPLAY_CAPACITY 100000
+
 // The result of a kycvs call: `KYCVS_RESULT_OK` (0) or why it failed.
 //
 // The numbers are those of the Rust core's `ErrorCode` and are never reused: 1–99 are
@@ -158,9 +179,34 @@ typedef uint32_t kycvs_result;
 #endif // __STDC_VERSION__ >= 202311L
 #endif // __cplusplus
 
+// What an issuance service will be made of; mutable, for one thread at a time. Free with
+// `kycvs_issuance_builder_free`.
+typedef struct kycvs_issuance_builder kycvs_issuance_builder;
+
+// Runs the OTP consent flow and signs tokens (see `kycvs_issuance_service_begin`).
+// Immutable and thread-safe: share one across threads. Free with
+// `kycvs_issuance_service_free`.
+typedef struct kycvs_issuance_service kycvs_issuance_service;
+
 // Signs status tokens with one key for one issuer id. Immutable once made: several
 // threads may issue with one issuer at once. Free with `kycvs_issuer_free`.
 typedef struct kycvs_issuer kycvs_issuer;
+
+// A registry of beneficiaries (JSON Lines: one `{"id","mobile","name","doses"}` per line),
+// looked up by mobile number and name. Immutable and thread-safe; an issuance service keeps
+// its own reference. Free with `kycvs_registry_free`.
+typedef struct kycvs_registry kycvs_registry;
+
+// Remembers the `jti` of each token accepted through it until the token can no longer
+// verify (`exp + leeway`), so that a second presentation fails with `KYCVS_RESULT_REPLAYED`.
+// Bounded; full of live entries it refuses new tokens (fail closed). Thread-safe; shared by
+// the verifiers made with `kycvs_verifier_with_replay_guard`, which keep it alive. Free with
+// `kycvs_replay_guard_free`.
+typedef struct kycvs_replay_guard kycvs_replay_guard;
+
+// A vaccine schedule: how many primary doses each product needs. Immutable and
+// thread-safe. Free with `kycvs_schedule_free`.
+typedef struct kycvs_schedule kycvs_schedule;
 
 // An Ed25519 signing key. Its secret is zeroized when freed and never printed.
 // Free with `kycvs_signing_key_free`. Safe to read from several threads at once.
@@ -177,6 +223,19 @@ typedef struct kycvs_verifier kycvs_verifier;
 // Collects a verifier's policy: audience, accepted issuers, leeway, maximum lifetime.
 // Mutable; use from one thread at a time. Free with `kycvs_verifier_builder_free`.
 typedef struct kycvs_verifier_builder kycvs_verifier_builder;
+
+// One token of a batch: `token_len` bytes at `token`, and the nonce it must carry
+// (`nonce_len` bytes of UTF-8 at `nonce`), or `nonce` NULL for any nonce.
+typedef struct kycvs_batch_item {
+    // The token as received (need not be NUL-terminated).
+    const char *token;
+    // The token's length in bytes.
+    size_t token_len;
+    // The expected nonce, or NULL for any nonce.
+    const char *nonce;
+    // The nonce's length in bytes (ignored when `nonce` is NULL).
+    size_t nonce_len;
+} kycvs_batch_item;
 
 // A token that passed every check: its status and the claims that were verified.
 //
@@ -203,6 +262,43 @@ typedef struct kycvs_verified_status {
     char kid[KYCVS_KID_BUF_LEN];
 } kycvs_verified_status;
 
+// What a loaded trust bundle says about itself.
+typedef struct kycvs_bundle_info {
+    // The bundle's sequence number (`seq`): keep the highest one accepted and pass it as
+    // `min_sequence` next time, so that an older bundle is refused.
+    uint64_t sequence;
+    // When the bundle was issued (`iat`), seconds since the Unix epoch.
+    uint64_t issued_at;
+    // When the bundle expires (`exp`): load a fresh one before then.
+    uint64_t expires_at;
+} kycvs_bundle_info;
+
+// The limits of the consent flow; `kycvs_consent_config_default` gives the defaults.
+typedef struct kycvs_consent_config {
+    // OTP lifetime in seconds, 1 to 3600. Default 180.
+    uint64_t otp_ttl;
+    // Wrong OTPs allowed per consent, 1 to 10; the last one closes it. Default 3.
+    uint32_t max_attempts;
+    // Consents begun per mobile number per window, 1 to 1000. Default 5.
+    uint32_t rate_limit;
+    // The rolling rate window in seconds, 1 to 86400. Default 3600.
+    uint64_t rate_window;
+    // Lifetime of an issued token in seconds, 1 to 86400. Default 300.
+    uint64_t token_ttl;
+} kycvs_consent_config;
+
+// What `kycvs_issuance_service_begin` answers: the same shape whether or not the person
+// exists. `otp` is a secret for the SMS only: clear the struct with
+// `kycvs_consent_challenge_clear` once it is sent.
+typedef struct kycvs_consent_challenge {
+    // The consent id (128 random bits, base64url), for `kycvs_issuance_service_complete`.
+    char consent_id[KYCVS_CONSENT_ID_BUF_LEN];
+    // The six-digit OTP the host must send by SMS to the mobile number it was given.
+    char otp[KYCVS_OTP_BUF_LEN];
+    // When the OTP expires, seconds since the Unix epoch.
+    uint64_t expires_at;
+} kycvs_consent_challenge;
+
 #ifdef __cplusplus
 extern "C" {
 #endif // __cplusplus
@@ -212,6 +308,198 @@ const char *kycvs_version(void);
 
 // Seconds since the Unix epoch by the system clock (0 if the clock is before 1970).
 uint64_t kycvs_unix_now(void);
+
+// Verifies `n` tokens at time `now` (seconds since the Unix epoch), giving each exactly the
+// verdict `kycvs_verifier_verify` gives it alone, faster: one batch equation for all the
+// signatures, split across the cores for large batches. Safe to call from many threads
+// with one shared verifier.
+//
+// On success (`KYCVS_RESULT_OK`) writes `results[i]`, the verdict of `items[i]`, for every
+// `i < n`, and, when `statuses` is not NULL, `statuses[i]` for every `i` whose verdict is
+// `KYCVS_RESULT_OK` (the others are left as they were). An item whose `token` is NULL gets
+// `KYCVS_RESULT_NULL_ARGUMENT`, one whose nonce is not UTF-8 `KYCVS_RESULT_INVALID_ARGUMENT`;
+// per-item verdicts do not set `kycvs_last_error_message`. `items` and `results` may be NULL
+// when `n` is 0.
+// Errors (nothing written): `KYCVS_RESULT_NULL_ARGUMENT` (`verifier`, or `items` or
+// `results` with `n > 0`).
+kycvs_result kycvs_verifier_verify_batch(const struct kycvs_verifier *verifier,
+                                         const struct kycvs_batch_item *items,
+                                         size_t n,
+                                         uint64_t now,
+                                         kycvs_result *results,
+                                         struct kycvs_verified_status *statuses);
+
+// Loads a trust store from a signed trust bundle (`bundle_len` bytes, a compact JWS of
+// `typ` `kycvs-trust+jwt`), trusting only the root key given as one JWK
+// (`{"kty":"OKP","crv":"Ed25519","x":…,"kid":…}`, `root_jwk_len` bytes), at time `now`,
+// refusing a sequence number below `min_sequence`. Every key of the store keeps its issuer
+// and its validity window: a verifier built on it accepts a token only when the token's
+// `iat` lies in its key's window (`KYCVS_RESULT_KEY_NOT_VALID` otherwise).
+//
+// On success `*out` holds a new store for `kycvs_trust_store_free` and `*out_info` the
+// bundle's sequence number, issue and expiry times.
+// Errors: `KYCVS_RESULT_INVALID_KEY` (the root JWK), `KYCVS_RESULT_INVALID_BUNDLE`
+// (size, structure, header, signature, payload, keys), `KYCVS_RESULT_STALE_BUNDLE`
+// (`now` is at or past the bundle's expiry), `KYCVS_RESULT_BUNDLE_ROLLBACK`,
+// `KYCVS_RESULT_NULL_ARGUMENT`.
+kycvs_result kycvs_trust_store_from_bundle(const uint8_t *bundle,
+                                           size_t bundle_len,
+                                           const uint8_t *root_jwk,
+                                           size_t root_jwk_len,
+                                           uint64_t now,
+                                           uint64_t min_sequence,
+                                           struct kycvs_trust_store **out,
+                                           struct kycvs_bundle_info *out_info);
+
+// Signs the keys of `keys` as a trust bundle with the root key `root`: sequence number
+// `sequence` (1 to 2^53 - 1), issued at `issued_at`, expiring at `expires_at` (after
+// `issued_at`). Every key of `keys` needs a validity window: load `keys` from a JWKS whose
+// keys carry `nbf` and `exp`. The bundle (at most `KYCVS_MAX_BUNDLE_LEN` bytes) is written
+// to `buf` as text.
+//
+// Errors: `KYCVS_RESULT_INVALID_ARGUMENT` (sequence or times out of range, a key without a
+// window), `KYCVS_RESULT_BUFFER_TOO_SMALL`, `KYCVS_RESULT_NULL_ARGUMENT`.
+kycvs_result kycvs_trust_bundle_sign(const struct kycvs_signing_key *root,
+                                     const struct kycvs_trust_store *keys,
+                                     uint64_t sequence,
+                                     uint64_t issued_at,
+                                     uint64_t expires_at,
+                                     char *buf,
+                                     size_t buf_len,
+                                     size_t *out_len);
+
+// Writes the public JWK of the root key `root`, as `kycvs_trust_store_from_bundle` pins it
+// (`{"kty":"OKP","crv":"Ed25519","x":…,"kid":…}`), to `buf`.
+//
+// Errors: `KYCVS_RESULT_BUFFER_TOO_SMALL`, `KYCVS_RESULT_NULL_ARGUMENT`.
+kycvs_result kycvs_trust_bundle_root_jwk(const struct kycvs_signing_key *root,
+                                         char *buf,
+                                         size_t buf_len,
+                                         size_t *out_len);
+
+// Writes the default consent limits into `*out`.
+//
+// Errors: `KYCVS_RESULT_NULL_ARGUMENT`.
+kycvs_result kycvs_consent_config_default(struct kycvs_consent_config *out);
+
+// Starts an issuance service that signs with a copy of `issuer` and looks people up in
+// `registry` (which it keeps a reference to). Defaults: the built-in schedule, fresh random
+// pseudonym and OTP keys, an in-memory consent store, the default limits.
+//
+// On success `*out` holds a new builder for `kycvs_issuance_builder_free`.
+// Errors: `KYCVS_RESULT_NULL_ARGUMENT`.
+kycvs_result kycvs_issuance_builder_new(const struct kycvs_issuer *issuer,
+                                        const struct kycvs_registry *registry,
+                                        struct kycvs_issuance_builder **out);
+
+// Uses a copy of `schedule` for the status rules.
+//
+// Errors: `KYCVS_RESULT_NULL_ARGUMENT`.
+kycvs_result kycvs_issuance_builder_set_schedule(struct kycvs_issuance_builder *builder,
+                                                 const struct kycvs_schedule *schedule);
+
+// Uses `key` (`KYCVS_PSEUDONYM_KEY_LEN` bytes) for the pairwise subjects; keep it secret and
+// stable to keep each person's `sub` at each verifier stable across restarts.
+//
+// Errors: `KYCVS_RESULT_INVALID_KEY` (wrong length), `KYCVS_RESULT_NULL_ARGUMENT`.
+kycvs_result kycvs_issuance_builder_set_pseudonym_key(struct kycvs_issuance_builder *builder,
+                                                      const uint8_t *key,
+                                                      size_t key_len);
+
+// Uses `key` (`KYCVS_OTP_KEY_LEN` bytes; checked when built) to MAC OTPs and mobile numbers,
+// instead of a fresh random key. Only needed when consents outlive the service.
+//
+// Errors: `KYCVS_RESULT_NULL_ARGUMENT`.
+kycvs_result kycvs_issuance_builder_set_otp_key(struct kycvs_issuance_builder *builder,
+                                                const uint8_t *key,
+                                                size_t key_len);
+
+// Uses the limits in `*config` (checked when built).
+//
+// Errors: `KYCVS_RESULT_NULL_ARGUMENT`.
+kycvs_result kycvs_issuance_builder_set_config(struct kycvs_issuance_builder *builder,
+                                               const struct kycvs_consent_config *config);
+
+// Builds an issuance service from the builder. The builder is not consumed (build more, then
+// free it); without a pseudonym or OTP key set, each service gets fresh random ones.
+//
+// On success `*out` holds a new service for `kycvs_issuance_service_free`.
+// Errors: `KYCVS_RESULT_INVALID_ARGUMENT` (a limit out of range), `KYCVS_RESULT_INVALID_KEY`
+// (OTP key of the wrong length), `KYCVS_RESULT_RANDOM_SOURCE`, `KYCVS_RESULT_NULL_ARGUMENT`.
+kycvs_result kycvs_issuance_builder_build(const struct kycvs_issuance_builder *builder,
+                                          const struct kycvs_issuance_service **out);
+
+// Frees an issuance builder, wiping any key set on it. NULL does nothing.
+void kycvs_issuance_builder_free(struct kycvs_issuance_builder *builder);
+
+// Starts a consent for the person called `name` registered under `mobile`, for a token to
+// the verifier `audience` bound to its transaction reference `nonce`, at time `now`
+// (seconds since the Unix epoch). Text arguments are `ptr, len` pairs of UTF-8.
+//
+// Answers a challenge whether or not such a person exists (the caller cannot tell the two
+// apart); the host must send `out->otp` by SMS to `mobile`, then clear `*out`.
+//
+// On success writes `*out`.
+// Errors (none depends on whether the person exists): `KYCVS_RESULT_INVALID_MOBILE`,
+// `KYCVS_RESULT_INVALID_ARGUMENT` (name, audience, nonce or `now` out of range, or not
+// UTF-8), `KYCVS_RESULT_RATE_LIMITED`, `KYCVS_RESULT_CONSENT_STORE_FULL`,
+// `KYCVS_RESULT_RANDOM_SOURCE`, `KYCVS_RESULT_NULL_ARGUMENT`.
+kycvs_result kycvs_issuance_service_begin(const struct kycvs_issuance_service *service,
+                                          const char *mobile,
+                                          size_t mobile_len,
+                                          const char *name,
+                                          size_t name_len,
+                                          const char *audience,
+                                          size_t audience_len,
+                                          const char *nonce,
+                                          size_t nonce_len,
+                                          uint64_t now,
+                                          struct kycvs_consent_challenge *out);
+
+// Overwrites a challenge with zeros (its OTP included), in a way the compiler keeps. NULL
+// does nothing.
+void kycvs_consent_challenge_clear(struct kycvs_consent_challenge *challenge);
+
+// Completes consent `consent_id` with the OTP the person typed (`ptr, len` pairs), at time
+// `now`, and writes the signed token into `buf`, NUL-terminated, with `*out_len` = its
+// length. `buf_len` must be at least `KYCVS_TOKEN_BUF_LEN`: a smaller buffer is refused up
+// front (`KYCVS_RESULT_BUFFER_TOO_SMALL`, `*out_len` = `KYCVS_TOKEN_BUF_LEN`) and the consent
+// is left untouched, because a completed consent cannot be completed again.
+//
+// Of several threads completing one consent at once, exactly one gets the token.
+// Errors: `KYCVS_RESULT_CONSENT_NOT_FOUND` (unknown, used, closed or evicted),
+// `KYCVS_RESULT_CONSENT_EXPIRED`, `KYCVS_RESULT_OTP_MISMATCH` (attempts remain),
+// `KYCVS_RESULT_ATTEMPTS_EXHAUSTED` (the consent is closed), after a correct OTP
+// `KYCVS_RESULT_UNKNOWN_PRODUCT` or `KYCVS_RESULT_INVALID_DOSE_RECORDS` (the person's records
+// give no status), `KYCVS_RESULT_INVALID_ARGUMENT` (not UTF-8), `KYCVS_RESULT_RANDOM_SOURCE`,
+// `KYCVS_RESULT_BUFFER_TOO_SMALL`, `KYCVS_RESULT_NULL_ARGUMENT`.
+kycvs_result kycvs_issuance_service_complete(const struct kycvs_issuance_service *service,
+                                             const char *consent_id,
+                                             size_t consent_id_len,
+                                             const char *otp,
+                                             size_t otp_len,
+                                             uint64_t now,
+                                             char *buf,
+                                             size_t buf_len,
+                                             size_t *out_len);
+
+// The `sub` that `service` gives beneficiary `beneficiary_id` at verifier `audience` (its
+// pairwise pseudonym), written into `buf` like any text output.
+//
+// Errors: `KYCVS_RESULT_INVALID_ARGUMENT` (not UTF-8), `KYCVS_RESULT_BUFFER_TOO_SMALL` with
+// `*out_len` = the size needed, `KYCVS_RESULT_NULL_ARGUMENT`.
+kycvs_result kycvs_issuance_service_subject(const struct kycvs_issuance_service *service,
+                                            const char *audience,
+                                            size_t audience_len,
+                                            const char *beneficiary_id,
+                                            size_t beneficiary_id_len,
+                                            char *buf,
+                                            size_t buf_len,
+                                            size_t *out_len);
+
+// Releases an issuance service, wiping its keys once no reference is left. NULL does
+// nothing. Other threads must be done with it.
+void kycvs_issuance_service_free(const struct kycvs_issuance_service *service);
 
 // The stable name of a result: `"ok"`, `"malformed"`, …, `"panic"`, or `"unknown"` for a
 // number that is no `kycvs_result`. The string is static and NUL-terminated; do not free it.
@@ -326,6 +614,92 @@ kycvs_result kycvs_signing_key_public_jwk(const struct kycvs_signing_key *key,
 
 // Frees a signing key and zeroizes its secret. NULL does nothing.
 void kycvs_signing_key_free(struct kycvs_signing_key *key);
+
+// **Test hook**: always panics inside the panic boundary, so it always returns
+// `KYCVS_RESULT_PANIC` and sets the last error message. It lets C test suites check that a
+// panic never unwinds into C. It does nothing else; never call it outside tests.
+kycvs_result kycvs__test_panic(void);
+
+// Loads a registry from `jsonl_len` bytes of JSON Lines (each line checked against the
+// registry schema, mobile numbers and names normalised, ids unique, at most 4 people per
+// mobile number); the first bad line is named in `kycvs_last_error_message`.
+//
+// On success `*out` holds a new registry for `kycvs_registry_free`.
+// Errors: `KYCVS_RESULT_INVALID_REGISTRY`, `KYCVS_RESULT_NULL_ARGUMENT`.
+kycvs_result kycvs_registry_from_jsonl(const uint8_t *jsonl,
+                                       size_t jsonl_len,
+                                       const struct kycvs_registry **out);
+
+// The built-in sample registry (300 made-up people, names in several Indian scripts).
+//
+// On success `*out` holds a new registry for `kycvs_registry_free`.
+// Errors: `KYCVS_RESULT_NULL_ARGUMENT`.
+kycvs_result kycvs_registry_sample(const struct kycvs_registry **out);
+
+// The number of beneficiaries in `registry` (0 for NULL).
+size_t kycvs_registry_len(const struct kycvs_registry *registry);
+
+// Releases a registry. NULL does nothing.
+void kycvs_registry_free(const struct kycvs_registry *registry);
+
+// The built-in schedule (Covishield, Covaxin, Sputnik V and Light, ZyCoV-D, Corbevax,
+// Covovax, Spikevax, Janssen, with their aliases).
+//
+// On success `*out` holds a new schedule for `kycvs_schedule_free`.
+// Errors: `KYCVS_RESULT_NULL_ARGUMENT`.
+kycvs_result kycvs_schedule_default(struct kycvs_schedule **out);
+
+// Loads a schedule from `json_len` bytes of JSON (`{"version":1,"products":[{"name",
+// "primary_doses","aliases"}]}`, checked against the schedule schema; names and aliases
+// unique after normalisation).
+//
+// On success `*out` holds a new schedule for `kycvs_schedule_free`.
+// Errors: `KYCVS_RESULT_INVALID_SCHEDULE`, `KYCVS_RESULT_NULL_ARGUMENT`.
+kycvs_result kycvs_schedule_from_json(const uint8_t *json,
+                                      size_t json_len,
+                                      struct kycvs_schedule **out);
+
+// The status (0 not, 1 partially, 2 fully vaccinated) that the dose records in
+// `doses_json` (`doses_len` bytes: a JSON array of `{"product","dose","date","kind"}`,
+// `kind` `"primary"` (the default) or `"precaution"`) give under `schedule`.
+//
+// On success writes `*out_status`.
+// Errors: `KYCVS_RESULT_INVALID_DOSE_RECORDS` (not such an array, numbering, dates, order),
+// `KYCVS_RESULT_UNKNOWN_PRODUCT`, `KYCVS_RESULT_NULL_ARGUMENT`.
+kycvs_result kycvs_schedule_status(const struct kycvs_schedule *schedule,
+                                   const char *doses_json,
+                                   size_t doses_len,
+                                   uint8_t *out_status);
+
+// Frees a schedule. NULL does nothing.
+void kycvs_schedule_free(struct kycvs_schedule *schedule);
+
+// Makes a replay guard remembering at most `capacity` token ids (at least 1; use
+// `KYCVS_DEFAULT_REPLAY_CAPACITY`), each until its `exp + leeway` (pass the verifier's
+// leeway, `KYCVS_DEFAULT_LEEWAY` by default).
+//
+// On success `*out` holds a new guard for `kycvs_replay_guard_free`.
+// Errors: `KYCVS_RESULT_INVALID_ARGUMENT` (capacity 0), `KYCVS_RESULT_NULL_ARGUMENT`.
+kycvs_result kycvs_replay_guard_new(size_t capacity,
+                                    uint64_t leeway,
+                                    const struct kycvs_replay_guard **out);
+
+// The number of token ids `guard` holds now (0 for NULL).
+size_t kycvs_replay_guard_len(const struct kycvs_replay_guard *guard);
+
+// Releases a replay guard. NULL does nothing. Verifiers using it keep their own reference.
+void kycvs_replay_guard_free(const struct kycvs_replay_guard *guard);
+
+// Makes a verifier with the trust store and policy of `verifier` that also records every
+// token it accepts in `guard`: a token that passes every other check is then accepted only
+// the first time its `jti` is presented, here or through any verifier sharing `guard`
+// (`KYCVS_RESULT_REPLAYED` after that). Neither argument is consumed.
+//
+// On success `*out` holds a new verifier for `kycvs_verifier_free`.
+// Errors: `KYCVS_RESULT_NULL_ARGUMENT`.
+kycvs_result kycvs_verifier_with_replay_guard(const struct kycvs_verifier *verifier,
+                                              const struct kycvs_replay_guard *guard,
+                                              const struct kycvs_verifier **out);
 
 // Loads a trust store from a JWKS document (`{"keys":[…]}`, each key
 // `{"kty":"OKP","crv":"Ed25519","x":…,"kid":…,"iss":…}`) of `jwks_len` bytes. Every key is

@@ -169,6 +169,16 @@ pub fn run(_args: &Args) -> Result<Outcome, CliError> {
     }
     print_line("")?;
 
+    let (consented, consent_held) = crate::consent::demo(&issuer, AUDIENCE, NOW)?;
+    for t in consented {
+        cases.push(Case::new(
+            t.label,
+            t.token,
+            &t.nonce,
+            Expect::Valid(t.status),
+        ));
+    }
+
     let subject = random_pseudonym().map_err(fail("pseudonym"))?;
     let full = VaccinationStatus::FullyVaccinated;
     let nonce = "PNR-2001";
@@ -315,7 +325,7 @@ pub fn run(_args: &Args) -> Result<Outcome, CliError> {
     ));
 
     let held = show_table(&verifier, &cases)?;
-    Ok(if held == cases.len() {
+    Ok(if held == cases.len() && consent_held {
         Outcome::Success
     } else {
         Outcome::Rejected

@@ -4,12 +4,14 @@
 //! The command only converts between files, arguments and the core's types; every rule about
 //! tokens, keys and trust stores is `kycvs-core`'s.
 
+mod consent;
 mod demo;
 mod fail;
 mod files;
 mod inspect;
 mod issue;
 mod keygen;
+mod trust;
 mod verify;
 
 use clap::{Parser, Subcommand};
@@ -18,8 +20,10 @@ use std::process::ExitCode;
 const EXIT_CODES: &str = "\
 Exit codes:
   0  success
-  1  a token was rejected (verify, inspect) or a demo expectation failed
-  2  usage or configuration error (bad argument, unreadable or invalid key or JWKS file)";
+  1  a token was rejected (verify, inspect), a consent was refused (consent: wrong or
+     expired OTP, rate limited, ...) or a demo expectation failed
+  2  usage or configuration error (bad argument, unreadable or invalid key, JWKS file or
+     trust bundle: invalid, stale or rolled back)";
 
 /// Issue and verify signed vaccination-status (KYC-VS) tokens.
 #[derive(Parser, Debug)]
@@ -35,6 +39,8 @@ enum Command {
     Issue(issue::Args),
     Verify(verify::Args),
     Inspect(inspect::Args),
+    Trust(trust::Args),
+    Consent(consent::Args),
     Demo(demo::Args),
 }
 
@@ -45,6 +51,8 @@ fn main() -> ExitCode {
         Command::Issue(args) => issue::run(&args),
         Command::Verify(args) => verify::run(&args),
         Command::Inspect(args) => inspect::run(&args),
+        Command::Trust(args) => trust::run(&args),
+        Command::Consent(args) => consent::run(&args),
         Command::Demo(args) => demo::run(&args),
     };
     match result {

@@ -3,12 +3,14 @@
 use crate::fail::{CliError, Outcome};
 use crate::files::read_prefix;
 use kycvs_core::{
-    DEFAULT_LEEWAY, DEFAULT_MAX_LIFETIME, Error, ErrorCode, MAX_JWKS_LEN, MAX_TOKEN_LEN, Policy,
-    TrustStore, VerifiedStatus, Verifier, unix_now,
+    BatchItem, DEFAULT_LEEWAY, DEFAULT_MAX_LIFETIME, Error, ErrorCode, MAX_BUNDLE_LEN,
+    MAX_JWKS_LEN, MAX_ROOT_JWK_LEN, MAX_TOKEN_LEN, Policy, TrustBundle, TrustStore, VerifiedStatus,
+    Verifier, unix_now,
 };
 use serde_json::json;
-use std::io::{self, BufRead, BufReader, BufWriter, Read, Write};
+use std::io::{self, BufRead, BufReader, BufWriter, IsTerminal, Read, Write};
 use std::path::PathBuf;
+use std::time::{Duration, Instant};
 
 /// The longest stdin line handed to the verifier. Lines up to here reach the core, which
 /// judges their size itself; a longer one is reported `too_large` without being buffered.
@@ -22,13 +24,25 @@ With no TOKEN, reads one token per line from stdin (a trailing \\r\\n or \\n is 
 empty line is a malformed token). Exit 0 when every token is valid, 1 when any is rejected,
 2 on a configuration error.";
 
-/// Verify tokens against a JWKS trust store and print one JSON verdict per line.
+/// Verify tokens against a JWKS trust store or a signed trust bundle and print one JSON
+/// verdict per line.
 #[derive(clap::Args, Debug)]
 #[command(after_help = VERIFY_HELP)]
+#[command(group = clap::ArgGroup::new("trust").required(true).args(["jwks", "bundle"]))]
 pub struct Args {
     /// The trusted keys: a JWKS file whose keys each name their issuer (`iss`).
     #[arg(long, value_name = "TRUST.json")]
-    jwks: PathBuf,
+    jwks: Option<PathBuf>,
+    /// The trusted keys: a signed trust bundle (`kycvs trust sign`), checked against --root
+    /// at --now; a token's `iat` must lie in its key's window.
+    #[arg(long, value_name = "FILE", requires = "root")]
+    bundle: Option<PathBuf>,
+    /// The pinned root key of --bundle: its public JWK (`kycvs trust root`).
+    #[arg(long, value_name = "ROOT.json", requires = "bundle")]
+    root: Option<PathBuf>,
+    /// Refuse a --bundle whose sequence number is below N (the last one accepted).
+    #[arg(long, value_name = "N", default_value_t = 0, requires = "bundle")]
+    min_sequence: u64,
     /// This verifier's id: a token's `aud` must equal it.
     #[arg(long, value_name = "AUD")]
     audience: String,
@@ -65,26 +79,38 @@ pub fn run(args: &Args) -> Result<Outcome, CliError> {
     let write_failed = |e: io::Error| CliError::new(format!("cannot write output: {e}"));
     if args.tokens.is_empty() {
         let mut lines = LineReader::new(io::stdin());
-        loop {
+        let mut chunk = Chunk::default();
+        let mut progress = Progress::new();
+        let mut ended = false;
+        while !ended {
             let line = lines
                 .next_line()
                 .map_err(|e| CliError::new(format!("cannot read stdin: {e}")))?;
-            let verdict = match line {
-                None => break,
-                Some(Line::Token(token)) => check(&String::from_utf8_lossy(token)),
-                Some(Line::TooLong(len)) => Err(Error::new(
+            match line {
+                None => ended = true,
+                Some(Line::Token(token)) => chunk.push_token(token),
+                Some(Line::TooLong(len)) => chunk.push_rejection(Error::new(
                     ErrorCode::TooLarge,
                     format!("token is {len} bytes, more than {MAX_TOKEN_LEN}"),
                 )),
-            };
-            rejected |= verdict.is_err();
-            write_verdict(&mut out, &verdict).map_err(write_failed)?;
-            // Flush once the input read so far is used up: a whole batch at a time for piped
-            // files, every line for an interactive producer waiting on its answer.
-            if lines.is_drained() {
+            }
+            // Verify a full chunk, or whatever was read once the input read so far is used
+            // up: whole chunks for piped files, every line for an interactive producer
+            // waiting on its answer. Memory stays bounded by one chunk whatever the input.
+            if chunk.len() >= CHUNK_TOKENS || (chunk.len() > 0 && (ended || lines.is_drained())) {
+                let now = args.now.unwrap_or_else(unix_now);
+                for verdict in chunk.verify(&verifier, args.nonce.as_deref(), now) {
+                    rejected |= verdict.is_err();
+                    progress.count(verdict.is_err());
+                    write_verdict(&mut out, &verdict).map_err(write_failed)?;
+                }
+                progress.show(false);
+            }
+            if ended || lines.is_drained() {
                 out.flush().map_err(write_failed)?;
             }
         }
+        progress.show(true);
     } else {
         for token in &args.tokens {
             let verdict = check(token);
@@ -101,10 +127,26 @@ pub fn run(args: &Args) -> Result<Outcome, CliError> {
 }
 
 fn build_verifier(args: &Args) -> Result<Verifier, CliError> {
-    let jwks = read_prefix(&args.jwks, MAX_JWKS_LEN + 1)
-        .map_err(|e| CliError::io("cannot read", &args.jwks, &e))?;
-    let trust =
-        TrustStore::from_jwks(&jwks).map_err(|e| CliError::core(args.jwks.display(), &e))?;
+    let trust = match (&args.jwks, &args.bundle, &args.root) {
+        (Some(jwks), _, _) => {
+            let bytes = read_prefix(jwks, MAX_JWKS_LEN + 1)
+                .map_err(|e| CliError::io("cannot read", jwks, &e))?;
+            TrustStore::from_jwks(&bytes).map_err(|e| CliError::core(jwks.display(), &e))?
+        }
+        (None, Some(bundle), Some(root)) => {
+            let root_bytes = read_prefix(root, MAX_ROOT_JWK_LEN + 1)
+                .map_err(|e| CliError::io("cannot read", root, &e))?;
+            let root_key = TrustBundle::root_key_from_jwk(&root_bytes)
+                .map_err(|e| CliError::core(root.display(), &e))?;
+            let bytes = read_prefix(bundle, MAX_BUNDLE_LEN + 2)
+                .map_err(|e| CliError::io("cannot read", bundle, &e))?;
+            let now = args.now.unwrap_or_else(unix_now);
+            TrustBundle::load(without_line_end(&bytes), &root_key, now, args.min_sequence)
+                .map_err(|e| CliError::core(bundle.display(), &e))?
+                .into_trust_store()
+        }
+        _ => return Err(CliError::new("give --jwks, or --bundle with --root")),
+    };
     let mut policy = Policy::new(args.audience.as_str())
         .with_leeway(args.leeway)
         .with_max_lifetime(args.max_lifetime);
@@ -112,6 +154,13 @@ fn build_verifier(args: &Args) -> Result<Verifier, CliError> {
         policy = policy.with_issuers(args.issuers.iter().cloned());
     }
     Verifier::new(trust, policy).map_err(|e| CliError::core("policy", &e))
+}
+
+/// A bundle file as `kycvs trust sign --out` writes it ends in one line break, which is no
+/// part of the bundle.
+fn without_line_end(bytes: &[u8]) -> &[u8] {
+    let bytes = bytes.strip_suffix(b"\n").unwrap_or(bytes);
+    bytes.strip_suffix(b"\r").unwrap_or(bytes)
 }
 
 /// Writes one verdict as a line of JSON.
@@ -128,6 +177,110 @@ pub fn verdict_json(verdict: &Result<VerifiedStatus, Error>) -> serde_json::Valu
             "jti": v.jti, "iat": v.iat, "exp": v.exp, "kid": v.kid,
         }),
         Err(e) => json!({"ok": false, "error": e.code().as_str(), "detail": e.detail()}),
+    }
+}
+
+/// The most stdin tokens verified as one batch: big enough for the batch equation's full
+/// saving and for every core to get a share, small enough that a chunk of the longest lines
+/// (1,024 x 5 KiB) keeps the process far below 64 MiB.
+const CHUNK_TOKENS: usize = 1024;
+
+/// Stdin tokens waiting for one `verify_batch` call, in input order, with the lines judged
+/// before reaching the core (too long to buffer).
+#[derive(Default)]
+struct Chunk {
+    /// Every token's bytes, back to back.
+    bytes: Vec<u8>,
+    /// Per line: the end of its token in `bytes`, or its verdict already known.
+    lines: Vec<Result<usize, Error>>,
+}
+
+impl Chunk {
+    fn len(&self) -> usize {
+        self.lines.len()
+    }
+
+    fn push_token(&mut self, token: &[u8]) {
+        self.bytes.extend_from_slice(token);
+        self.lines.push(Ok(self.bytes.len()));
+    }
+
+    fn push_rejection(&mut self, error: Error) {
+        self.lines.push(Err(error));
+    }
+
+    /// Verifies the chunk's tokens in one batch and empties it; verdicts in input order.
+    fn verify(
+        &mut self,
+        verifier: &Verifier,
+        nonce: Option<&str>,
+        now: u64,
+    ) -> Vec<Result<VerifiedStatus, Error>> {
+        let mut start = 0;
+        let mut items = Vec::with_capacity(self.lines.len());
+        for end in self.lines.iter().filter_map(|l| l.as_ref().ok()) {
+            items.push(BatchItem::new(&self.bytes[start..*end], nonce));
+            start = *end;
+        }
+        let mut verdicts = verifier.verify_batch(&items, now).into_iter();
+        let out = self
+            .lines
+            .drain(..)
+            .map(|line| match line {
+                Ok(_) => verdicts.next().unwrap_or_else(|| {
+                    Err(Error::new(ErrorCode::Panic, "fewer verdicts than tokens"))
+                }),
+                Err(e) => Err(e),
+            })
+            .collect();
+        self.bytes.clear();
+        out
+    }
+}
+
+/// The progress line on stderr, only when stderr is a terminal: tokens verified and rejected,
+/// redrawn at most ten times a second.
+struct Progress {
+    enabled: bool,
+    verified: u64,
+    rejected: u64,
+    last: Option<Instant>,
+}
+
+impl Progress {
+    fn new() -> Progress {
+        Progress {
+            enabled: io::stderr().is_terminal(),
+            verified: 0,
+            rejected: 0,
+            last: None,
+        }
+    }
+
+    fn count(&mut self, rejected: bool) {
+        self.verified += 1;
+        self.rejected += u64::from(rejected);
+    }
+
+    fn show(&mut self, done: bool) {
+        if !self.enabled || (self.verified == 0 && done && self.last.is_none()) {
+            return;
+        }
+        let due = self
+            .last
+            .is_none_or(|t| t.elapsed() >= Duration::from_millis(100));
+        if !(done || due) {
+            return;
+        }
+        self.last = Some(Instant::now());
+        let end = if done { "\n" } else { "" };
+        // Progress is a courtesy: a stderr that cannot be written is no reason to stop.
+        let _ = write!(
+            io::stderr().lock(),
+            "\rkycvs verify: {} tokens, {} rejected{end}",
+            self.verified,
+            self.rejected
+        );
     }
 }
 

@@ -28,7 +28,7 @@ pub struct TokenRequest<'a> {
 }
 
 /// Signs status tokens with one key for one issuer id.
-#[derive(Debug)]
+#[derive(Clone, Debug)]
 pub struct Issuer {
     key: SigningKey,
     issuer: String,

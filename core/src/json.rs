@@ -122,6 +122,192 @@ impl<'de> Visitor<'de> for JsonVisitor {
     }
 }
 
+/// One member value of a flat object read in a single pass (the token's claims): strings and
+/// numbers are kept, anything else only by its JSON type name, after being read strictly
+/// (duplicate member names at any depth are still refused).
+#[derive(Debug)]
+pub(crate) enum Scalar {
+    String(String),
+    Number(serde_json::Number),
+    Other(&'static str),
+}
+
+impl Scalar {
+    pub(crate) fn type_name(&self) -> &'static str {
+        match self {
+            Scalar::String(_) => "string",
+            Scalar::Number(_) => "number",
+            Scalar::Other(name) => name,
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for Scalar {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Scalar, D::Error> {
+        deserializer.deserialize_any(ScalarVisitor)
+    }
+}
+
+struct ScalarVisitor;
+
+impl<'de> Visitor<'de> for ScalarVisitor {
+    type Value = Scalar;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a JSON value")
+    }
+    fn visit_unit<E>(self) -> Result<Scalar, E> {
+        Ok(Scalar::Other("null"))
+    }
+    fn visit_bool<E>(self, _: bool) -> Result<Scalar, E> {
+        Ok(Scalar::Other("boolean"))
+    }
+    fn visit_i64<E>(self, v: i64) -> Result<Scalar, E> {
+        Ok(Scalar::Number(v.into()))
+    }
+    fn visit_u64<E>(self, v: u64) -> Result<Scalar, E> {
+        Ok(Scalar::Number(v.into()))
+    }
+    fn visit_f64<E: de::Error>(self, v: f64) -> Result<Scalar, E> {
+        serde_json::Number::from_f64(v)
+            .map(Scalar::Number)
+            .ok_or_else(|| E::custom("non-finite number"))
+    }
+    fn visit_str<E>(self, v: &str) -> Result<Scalar, E> {
+        Ok(Scalar::String(v.to_owned()))
+    }
+    fn visit_string<E>(self, v: String) -> Result<Scalar, E> {
+        Ok(Scalar::String(v))
+    }
+    fn visit_seq<A: SeqAccess<'de>>(self, seq: A) -> Result<Scalar, A::Error> {
+        JsonVisitor
+            .visit_seq(seq)
+            .map(|j| Scalar::Other(j.type_name()))
+    }
+    fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<Scalar, A::Error> {
+        JsonVisitor
+            .visit_map(map)
+            .map(|j| Scalar::Other(j.type_name()))
+    }
+}
+
+/// A member name, borrowed from the input when it has no escapes.
+struct Name<'de>(std::borrow::Cow<'de, str>);
+
+impl<'de> Deserialize<'de> for Name<'de> {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Name<'de>, D::Error> {
+        struct NameVisitor;
+        impl<'de> Visitor<'de> for NameVisitor {
+            type Value = Name<'de>;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a member name")
+            }
+            fn visit_borrowed_str<E>(self, v: &'de str) -> Result<Name<'de>, E> {
+                Ok(Name(std::borrow::Cow::Borrowed(v)))
+            }
+            fn visit_str<E>(self, v: &str) -> Result<Name<'de>, E> {
+                Ok(Name(std::borrow::Cow::Owned(v.to_owned())))
+            }
+            fn visit_string<E>(self, v: String) -> Result<Name<'de>, E> {
+                Ok(Name(std::borrow::Cow::Owned(v)))
+            }
+        }
+        deserializer.deserialize_str(NameVisitor)
+    }
+}
+
+/// An object with the `N` member names in `names` read in one pass: each known member's
+/// value, and the first member whose name is not known (its value read strictly and dropped).
+pub(crate) struct KnownMembers<const N: usize> {
+    pub(crate) values: [Option<Scalar>; N],
+    pub(crate) first_unknown: Option<String>,
+}
+
+impl<const N: usize> KnownMembers<N> {
+    /// Parses `bytes` as one strict JSON document that must be an object; `Err` carries the
+    /// same texts as [`Json::parse`] and, for a non-object, the value's type name.
+    pub(crate) fn parse(bytes: &[u8], names: &[&str; N]) -> Result<Self, ObjectError> {
+        let mut de = serde_json::Deserializer::from_slice(bytes);
+        let members = de
+            .deserialize_any(KnownVisitor { names })
+            .map_err(|e| ObjectError::Syntax(e.to_string()))?;
+        de.end().map_err(|e| ObjectError::Syntax(e.to_string()))?;
+        members
+    }
+}
+
+/// Why [`KnownMembers::parse`] failed.
+pub(crate) enum ObjectError {
+    /// Not strict JSON; the parser's message.
+    Syntax(String),
+    /// Strict JSON, but not an object: its type name.
+    NotAnObject(&'static str),
+}
+
+struct KnownVisitor<'n, const N: usize> {
+    names: &'n [&'n str; N],
+}
+
+impl<'de, const N: usize> Visitor<'de> for KnownVisitor<'_, N> {
+    // A non-object is not a syntax error: it is reported after the whole document parsed.
+    type Value = Result<KnownMembers<N>, ObjectError>;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a JSON value")
+    }
+    fn visit_unit<E>(self) -> Result<Self::Value, E> {
+        Ok(Err(ObjectError::NotAnObject("null")))
+    }
+    fn visit_bool<E>(self, _: bool) -> Result<Self::Value, E> {
+        Ok(Err(ObjectError::NotAnObject("boolean")))
+    }
+    fn visit_i64<E>(self, _: i64) -> Result<Self::Value, E> {
+        Ok(Err(ObjectError::NotAnObject("number")))
+    }
+    fn visit_u64<E>(self, _: u64) -> Result<Self::Value, E> {
+        Ok(Err(ObjectError::NotAnObject("number")))
+    }
+    fn visit_f64<E: de::Error>(self, v: f64) -> Result<Self::Value, E> {
+        JsonVisitor
+            .visit_f64(v)
+            .map(|_| Err(ObjectError::NotAnObject("number")))
+    }
+    fn visit_str<E>(self, _: &str) -> Result<Self::Value, E> {
+        Ok(Err(ObjectError::NotAnObject("string")))
+    }
+    fn visit_seq<A: SeqAccess<'de>>(self, seq: A) -> Result<Self::Value, A::Error> {
+        JsonVisitor
+            .visit_seq(seq)
+            .map(|_| Err(ObjectError::NotAnObject("array")))
+    }
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+        let mut values: [Option<Scalar>; N] = std::array::from_fn(|_| None);
+        let mut first_unknown = None;
+        let mut unknown: Vec<String> = Vec::new();
+        while let Some(Name(key)) = map.next_key::<Name<'de>>()? {
+            let duplicate =
+                || de::Error::custom(format_args!("duplicate member name {:?}", truncate(&key)));
+            match self.names.iter().position(|n| *n == key) {
+                Some(i) if values[i].is_some() => return Err(duplicate()),
+                Some(i) => values[i] = Some(map.next_value()?),
+                None if unknown.iter().any(|k| *k == key) => return Err(duplicate()),
+                None => {
+                    map.next_value::<Json>()?;
+                    let key = key.into_owned();
+                    if first_unknown.is_none() {
+                        first_unknown = Some(key.clone());
+                    }
+                    unknown.push(key);
+                }
+            }
+        }
+        Ok(Ok(KnownMembers {
+            values,
+            first_unknown,
+        }))
+    }
+}
+
 /// Shortens attacker-controlled text before it goes into an error detail.
 pub(crate) fn truncate(s: &str) -> &str {
     const MAX: usize = 64;

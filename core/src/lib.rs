@@ -8,8 +8,13 @@
 //!
 //! - [`Issuer`] signs tokens; [`SigningKey`] holds its key.
 //! - [`TrustStore`] holds trusted public keys, each bound to one issuer (a JWKS document).
+//! - [`TrustBundle`] signs and loads trust stores vouched for by a pinned root key.
 //! - [`Verifier`] checks a token against a trust store and a [`Policy`] and is the only way to
 //!   get a [`VerifiedStatus`]; [`inspect_unverified`] decodes without trusting anything.
+//! - [`IssuanceService`] is the issuer side end to end: a [`Registry`] of beneficiaries (the
+//!   built-in [`JsonlRegistry`]), status rules from a [`VaccineSchedule`], OTP consent and
+//!   pairwise pseudonymous subjects ([`PseudonymKey`]).
+//! - [`ReplayGuard`] lets a verifier refuse a second presentation of one token.
 //! - Every failure is an [`Error`] with a stable [`ErrorCode`].
 //!
 //! ```
@@ -45,26 +50,53 @@
 //! # }
 //! ```
 
+mod bundle;
+mod consent;
+mod consent_file;
 mod error;
+mod issuance;
 mod issue;
 mod json;
 mod keys;
+mod pseudonym;
+mod registry;
+mod replay;
+mod schedule;
 pub mod signature;
 mod status;
 mod token;
 mod trust;
 mod verify;
 
+pub use bundle::{BUNDLE_TYPE, MAX_BUNDLE_LEN, MAX_ROOT_JWK_LEN, TrustBundle};
+pub use consent::{
+    CONSENT_ID_BYTES, ConsentChallenge, ConsentStore, DEFAULT_CONSENT_CAPACITY,
+    DEFAULT_MAX_ATTEMPTS, DEFAULT_OTP_TTL, DEFAULT_RATE_CAPACITY, DEFAULT_RATE_LIMIT,
+    DEFAULT_RATE_WINDOW, MemoryConsentStore, OTP_DIGITS, Otp, PendingConsent, StoreAction,
+};
+pub use consent_file::{FileConsentStore, MAX_CONSENT_FILE_LEN};
 pub use error::{Error, ErrorCode, Result};
+pub use issuance::{ConsentConfig, IssuanceService, OTP_KEY_LEN};
 pub use issue::{DEFAULT_TTL, Issuer, MAX_TTL, TokenRequest, hazmat};
 pub use keys::{PublicKey, SigningKey, jwk_thumbprint};
+pub use pseudonym::{PSEUDONYM_KEY_LEN, PseudonymKey};
+pub use registry::{
+    Beneficiary, JsonlRegistry, MAX_BENEFICIARIES_PER_MOBILE, MAX_MOBILE_INPUT_LEN,
+    MAX_NAME_INPUT_LEN, MAX_REGISTRY_LINE_LEN, Mobile, NameKey, REGISTRY_SCHEMA, Registry,
+    SAMPLE_REGISTRY_JSONL, dose_records_from_json, names_match, normalize_name,
+};
+pub use replay::{DEFAULT_REPLAY_CAPACITY, ReplayGuard};
+pub use schedule::{
+    DEFAULT_SCHEDULE_JSON, DoseKind, DoseRecord, MAX_DOSE_RECORDS, SCHEDULE_SCHEMA, ScheduleEntry,
+    VaccineSchedule,
+};
 pub use status::VaccinationStatus;
 pub use token::{
     Algorithm, Claims, Header, MAX_ID_LEN, MAX_JTI_LEN, MAX_KID_LEN, MAX_NONCE_LEN, MAX_TIME,
     MAX_TOKEN_LEN, MIN_JTI_LEN, TOKEN_TYPE, UntrustedToken, UnverifiedInspection,
     inspect_unverified, is_valid_id, is_valid_nonce,
 };
-pub use trust::{MAX_JWKS_LEN, MAX_TRUSTED_KEYS, TrustStore, TrustedKey};
+pub use trust::{KeyWindow, MAX_JWKS_LEN, MAX_TRUSTED_KEYS, TrustStore, TrustedKey};
 pub use verify::{
     BatchItem, DEFAULT_LEEWAY, DEFAULT_MAX_LIFETIME, MAX_LEEWAY, MAX_MAX_LIFETIME, Policy,
     VerifiedStatus, Verifier, unix_now,

@@ -4,7 +4,7 @@
 //! `BASE64URL(header) "." BASE64URL(claims) "." BASE64URL(signature)`. See `docs/SPEC.md`.
 
 use crate::error::{Error, ErrorCode, Result, err};
-use crate::json::{Json, truncate};
+use crate::json::{Json, KnownMembers, ObjectError, Scalar, truncate};
 use crate::status::VaccinationStatus;
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
@@ -151,23 +151,32 @@ impl Claims {
     /// Parses and checks decoded claims against the v1 rules. Errors: `malformed` (not a JSON
     /// object, duplicate members), `bad_claims` (a missing, extra or ill-typed claim).
     pub fn from_json(bytes: &[u8]) -> Result<Claims> {
-        let members = parse_object(bytes, "claims")?;
-        if let Some((name, _)) = members
-            .iter()
-            .find(|(k, _)| !CLAIM_NAMES.contains(&k.as_str()))
-        {
+        // One pass, straight into the typed claims: no value tree, no copies. The checks and
+        // their order are those of the JSON Schema `core/schemas/claims.schema.json` (the
+        // contract; core/tests/schema.rs shows both agree on every vector).
+        let members = match KnownMembers::parse(bytes, &CLAIM_NAMES) {
+            Ok(members) => members,
+            Err(ObjectError::Syntax(e)) => {
+                return Err(err!(Malformed, "claims is not strict JSON: {e}"));
+            }
+            Err(ObjectError::NotAnObject(t)) => {
+                return Err(err!(Malformed, "claims is a JSON {t}, not an object"));
+            }
+        };
+        if let Some(name) = &members.first_unknown {
             return Err(err!(BadClaims, "unexpected claim {:?}", truncate(name)));
         }
+        let [iss, sub, aud, iat, exp, jti, nonce, vs] = members.values;
         let claims = Claims {
-            iss: string_claim(&members, "iss")?,
-            sub: string_claim(&members, "sub")?,
-            aud: string_claim(&members, "aud")?,
-            iat: time_claim(&members, "iat")?,
-            exp: time_claim(&members, "exp")?,
-            jti: string_claim(&members, "jti")?,
-            nonce: string_claim(&members, "nonce")?,
-            vs: match find(&members, "vs") {
-                Some(Json::Number(n)) => n
+            iss: string_member(iss, "iss")?,
+            sub: string_member(sub, "sub")?,
+            aud: string_member(aud, "aud")?,
+            iat: time_member(iat, "iat")?,
+            exp: time_member(exp, "exp")?,
+            jti: string_member(jti, "jti")?,
+            nonce: string_member(nonce, "nonce")?,
+            vs: match vs {
+                Some(Scalar::Number(n)) => n
                     .as_u64()
                     .and_then(|v| VaccinationStatus::try_from(v).ok())
                     .ok_or_else(|| err!(BadClaims, "vs must be the integer 0, 1 or 2"))?,
@@ -268,9 +277,9 @@ fn find<'a>(members: &'a [(String, Json)], name: &str) -> Option<&'a Json> {
     members.iter().find(|(k, _)| k == name).map(|(_, v)| v)
 }
 
-fn string_claim(members: &[(String, Json)], name: &str) -> Result<String> {
-    match find(members, name) {
-        Some(Json::String(s)) => Ok(s.clone()),
+fn string_member(value: Option<Scalar>, name: &str) -> Result<String> {
+    match value {
+        Some(Scalar::String(s)) => Ok(s),
         Some(other) => Err(err!(
             BadClaims,
             "{name} is a {}, not a string",
@@ -280,9 +289,9 @@ fn string_claim(members: &[(String, Json)], name: &str) -> Result<String> {
     }
 }
 
-fn time_claim(members: &[(String, Json)], name: &str) -> Result<u64> {
-    match find(members, name) {
-        Some(Json::Number(n)) => n
+fn time_member(value: Option<Scalar>, name: &str) -> Result<u64> {
+    match value {
+        Some(Scalar::Number(n)) => n
             .as_u64()
             .filter(|t| *t <= MAX_TIME)
             .ok_or_else(|| err!(BadClaims, "{name} must be an integer from 0 to 2^53 - 1")),
@@ -304,6 +313,25 @@ pub(crate) fn decode_segment(segment: &str, what: &str) -> Result<Vec<u8>> {
     URL_SAFE_NO_PAD
         .decode(segment)
         .map_err(|_| err!(Malformed, "{what} segment is not unpadded base64url"))
+}
+
+/// Decodes the signature segment into 64 bytes on the stack; the same verdicts as
+/// [`decode_segment`] followed by a length check.
+fn decode_signature(segment: &str) -> Result<[u8; 64]> {
+    // 64 bytes are exactly 86 characters; anything else takes the general path, which gives
+    // the same verdict and detail for every other length.
+    if segment.len() == 86 {
+        // Room for the decoder's conservative size estimate (66 bytes for 86 characters).
+        let mut buf = [0u8; 66];
+        if let Ok(64) = URL_SAFE_NO_PAD.decode_slice(segment, &mut buf) {
+            let mut signature = [0u8; 64];
+            signature.copy_from_slice(&buf[..64]);
+            return Ok(signature);
+        }
+    }
+    decode_segment(segment, "signature")?
+        .try_into()
+        .map_err(|_| err!(Malformed, "signature is not 64 bytes"))
 }
 
 /// Encodes bytes as unpadded base64url.
@@ -331,9 +359,7 @@ impl<'a> UntrustedToken<'a> {
         // Encoding and structure of all three segments come before any header semantics.
         let header_json = decode_segment(h, "header")?;
         let payload = decode_segment(p, "claims")?;
-        let signature = decode_segment(s, "signature")?
-            .try_into()
-            .map_err(|_| err!(Malformed, "signature is not 64 bytes"))?;
+        let signature = decode_signature(s)?;
         let header = Header::from_json(&header_json)?;
         Ok(UntrustedToken {
             signing_input: signing_input.as_bytes(),
@@ -458,6 +484,31 @@ mod tests {
                 "{bad:?}"
             );
         }
+    }
+
+    #[test]
+    fn claims_parse_is_strict_in_one_pass() {
+        let code = |json: &str| Claims::from_json(json.as_bytes()).unwrap_err().code();
+        let good = claims().to_json();
+        let with = |extra: &str| format!("{}{extra}}}", &good[..good.len() - 1]);
+        // Duplicates anywhere are malformed, before any claim rule.
+        assert_eq!(code(&with(r#","iss":"x""#)), ErrorCode::Malformed);
+        assert_eq!(code(&with(r#","x":{"a":1,"a":2}"#)), ErrorCode::Malformed);
+        assert_eq!(code(&with(r#","x":1,"x":1"#)), ErrorCode::Malformed);
+        assert_eq!(code(&with(r#","x":1} "#)), ErrorCode::Malformed);
+        assert_eq!(code("[1]"), ErrorCode::Malformed);
+        assert_eq!(code(&with(r#","x":[1]"#)), ErrorCode::BadClaims);
+        assert_eq!(
+            code(&good.replace(r#""vs":2"#, r#""vs":[2]"#)),
+            ErrorCode::BadClaims
+        );
+        assert_eq!(
+            code(&good.replace(r#""iat":100"#, r#""iat":1e2"#)),
+            ErrorCode::BadClaims
+        );
+        // Escaped member names are the same names.
+        let escaped = good.replace(r#""iss""#, r#""\u0069ss""#);
+        assert_eq!(Claims::from_json(escaped.as_bytes()).unwrap(), claims());
     }
 
     #[test]

@@ -1,9 +1,10 @@
-//! The trust store: which public keys are trusted, each bound to one issuer.
+//! The trust store: which public keys are trusted, each bound to one issuer and, when it came
+//! from a signed trust bundle (`crate::bundle`), to a validity window.
 
-use crate::error::{Error, ErrorCode, Result};
+use crate::error::{Error, ErrorCode, Result, err};
 use crate::json::{Json, truncate};
 use crate::keys::{PublicKey, jwk_thumbprint};
-use crate::token::{MAX_ID_LEN, decode_segment, is_valid_id};
+use crate::token::{MAX_ID_LEN, MAX_TIME, decode_segment, is_valid_id};
 use std::collections::HashMap;
 
 /// The most keys a trust store holds.
@@ -11,11 +12,49 @@ pub const MAX_TRUSTED_KEYS: usize = 1024;
 /// The largest JWKS document accepted, in bytes.
 pub const MAX_JWKS_LEN: usize = 1 << 20;
 
-/// A trusted public key and the one issuer it may sign for.
+/// When a key may sign: a token's `iat` must satisfy `nbf <= iat < exp`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct KeyWindow {
+    nbf: u64,
+    exp: u64,
+}
+
+impl KeyWindow {
+    /// The window `[nbf, exp)`, seconds since the epoch. Error: `invalid_argument` unless
+    /// `nbf < exp <= 2^53 - 1`.
+    pub fn new(nbf: u64, exp: u64) -> Result<KeyWindow> {
+        if exp > MAX_TIME {
+            return Err(err!(InvalidArgument, "key exp must be at most 2^53 - 1"));
+        }
+        if nbf >= exp {
+            return Err(err!(InvalidArgument, "key nbf must be before its exp"));
+        }
+        Ok(KeyWindow { nbf, exp })
+    }
+
+    /// The first second a token may be issued at (inclusive).
+    pub fn nbf(&self) -> u64 {
+        self.nbf
+    }
+
+    /// The end of the window (exclusive): a token issued at or after it is refused.
+    pub fn exp(&self) -> u64 {
+        self.exp
+    }
+
+    /// True when `nbf <= iat < exp`.
+    pub fn contains(&self, iat: u64) -> bool {
+        self.nbf <= iat && iat < self.exp
+    }
+}
+
+/// A trusted public key, the one issuer it may sign for, and the window its tokens' `iat`
+/// must lie in (none for a key from a plain JWKS: any `iat`).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct TrustedKey {
     key: PublicKey,
     issuer: String,
+    window: Option<KeyWindow>,
 }
 
 impl TrustedKey {
@@ -28,13 +67,37 @@ impl TrustedKey {
     pub fn issuer(&self) -> &str {
         &self.issuer
     }
+
+    /// The validity window, if the key has one.
+    pub fn window(&self) -> Option<KeyWindow> {
+        self.window
+    }
+
+    /// The one check of a token's `iat` against the key's window. Error: `key_not_valid`.
+    pub(crate) fn check_issued_at(&self, iat: u64) -> Result<()> {
+        match self.window {
+            Some(w) if iat < w.nbf => Err(err!(
+                KeyNotValid,
+                "iat is {} s before the signing key's nbf",
+                w.nbf - iat
+            )),
+            Some(w) if iat >= w.exp => Err(err!(
+                KeyNotValid,
+                "iat is at or after the signing key's exp (by {} s)",
+                iat - w.exp
+            )),
+            _ => Ok(()),
+        }
+    }
 }
 
 /// A set of trusted keys, looked up by `kid`.
 ///
 /// Loaded from a JWKS document (RFC 7517) in which every key is
 /// `{"kty":"OKP","crv":"Ed25519","x":…,"kid":…,"iss":…}` (`use` = `"sig"` and `alg` =
-/// `"Ed25519"` / `"EdDSA"` are also allowed). Every key is validated once, here.
+/// `"Ed25519"` / `"EdDSA"` are also allowed, and `nbf` with `exp`, both or neither, give the
+/// key a validity window), or from a signed trust bundle ([`crate::TrustBundle`]). Every key
+/// is validated once, here.
 #[derive(Clone, Debug, Default)]
 pub struct TrustStore {
     keys: HashMap<String, TrustedKey>,
@@ -49,7 +112,8 @@ impl TrustStore {
 
     /// Loads a JWKS document. Rejects, naming the key: a `kid` that is not the key's RFC 7638
     /// thumbprint, a duplicate `kid`, a private member (`d`), a malformed, non-canonical or
-    /// small-order public key, an unknown `kty` or `crv`, an unknown member, a missing `iss`.
+    /// small-order public key, an unknown `kty` or `crv`, an unknown member, a missing `iss`,
+    /// `nbf` without `exp` (or the reverse), `nbf >= exp`.
     /// Error: `invalid_trust_store`.
     pub fn from_jwks(jwks: &[u8]) -> Result<TrustStore> {
         if jwks.len() > MAX_JWKS_LEN {
@@ -65,20 +129,9 @@ impl TrustStore {
         };
         let mut store = TrustStore::new();
         for (index, jwk) in keys.iter().enumerate() {
-            let (key, issuer) = parse_jwk(jwk).map_err(|why| {
-                let kid = match jwk {
-                    Json::Object(m) => m
-                        .iter()
-                        .find(|(k, _)| k == "kid")
-                        .and_then(|(_, v)| v.as_str()),
-                    _ => None,
-                };
-                match kid {
-                    Some(kid) => bad(format!("key #{index} (kid {:?}): {why}", truncate(kid))),
-                    None => bad(format!("key #{index}: {why}")),
-                }
-            })?;
-            store.insert(key, issuer, index)?;
+            let parsed =
+                parse_jwk(jwk, JwkRole::Jwks).map_err(|why| bad(key_error(index, jwk, &why)))?;
+            store.insert(parsed.key, parsed.issuer, parsed.window, index)?;
         }
         Ok(store)
     }
@@ -92,10 +145,31 @@ impl TrustStore {
             )));
         }
         let index = self.order.len();
-        self.insert(key, issuer.to_owned(), index)
+        self.insert(key, issuer.to_owned(), None, index)
     }
 
-    fn insert(&mut self, key: PublicKey, issuer: String, index: usize) -> Result<()> {
+    /// Adds a key bound to `issuer` that may sign only tokens whose `iat` lies in `window`.
+    /// Errors: as [`TrustStore::add`].
+    pub fn add_with_window(
+        &mut self,
+        key: PublicKey,
+        issuer: &str,
+        window: KeyWindow,
+    ) -> Result<()> {
+        self.add(key.clone(), issuer)?;
+        if let Some(added) = self.keys.get_mut(key.kid()) {
+            added.window = Some(window);
+        }
+        Ok(())
+    }
+
+    pub(crate) fn insert(
+        &mut self,
+        key: PublicKey,
+        issuer: String,
+        window: Option<KeyWindow>,
+        index: usize,
+    ) -> Result<()> {
         if self.keys.len() >= MAX_TRUSTED_KEYS {
             return Err(bad(format!("more than {MAX_TRUSTED_KEYS} keys")));
         }
@@ -104,7 +178,14 @@ impl TrustStore {
             return Err(bad(format!("key #{index} (kid {kid:?}): duplicate kid")));
         }
         self.order.push(kid.clone());
-        self.keys.insert(kid, TrustedKey { key, issuer });
+        self.keys.insert(
+            kid,
+            TrustedKey {
+                key,
+                issuer,
+                window,
+            },
+        );
         Ok(())
     }
 
@@ -128,9 +209,10 @@ impl TrustStore {
         self.order.iter().map(|kid| &self.keys[kid])
     }
 
-    /// The store as a JWKS document that [`TrustStore::from_jwks`] loads back.
+    /// The store as a JWKS document that [`TrustStore::from_jwks`] loads back; a key with a
+    /// window carries it as `nbf` and `exp`.
     pub fn to_jwks(&self) -> String {
-        let keys: Vec<_> = self.iter().map(|t| t.key.to_jwk(&t.issuer)).collect();
+        let keys: Vec<_> = self.iter().map(TrustedKey::to_jwk).collect();
         serde_json::to_string_pretty(&serde_json::json!({ "keys": keys }))
             .unwrap_or_else(|_| String::from("{\"keys\":[]}"))
     }
@@ -140,8 +222,53 @@ fn bad(detail: impl Into<std::borrow::Cow<'static, str>>) -> Error {
     Error::new(ErrorCode::InvalidTrustStore, detail)
 }
 
-/// Checks one JWK; the error text is completed with the key's index by the caller.
-fn parse_jwk(jwk: &Json) -> std::result::Result<(PublicKey, String), String> {
+impl TrustedKey {
+    /// The key's JWK with its issuer and, if it has one, its window.
+    pub(crate) fn to_jwk(&self) -> serde_json::Value {
+        let mut jwk = self.key.to_jwk(&self.issuer);
+        if let (Some(w), Some(members)) = (self.window, jwk.as_object_mut()) {
+            members.insert("nbf".into(), w.nbf.into());
+            members.insert("exp".into(), w.exp.into());
+        }
+        jwk
+    }
+}
+
+/// Where a JWK is read, which decides the members it may or must have.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum JwkRole {
+    /// A key of a JWKS trust store: `iss` required, `nbf` and `exp` optional (both or neither).
+    Jwks,
+    /// A key of a signed trust bundle: `iss`, `nbf` and `exp` required.
+    Bundle,
+    /// A pinned bundle root key: no `iss`, no window.
+    Root,
+}
+
+/// A JWK that passed every check of its role.
+pub(crate) struct ParsedJwk {
+    pub(crate) key: PublicKey,
+    pub(crate) issuer: String,
+    pub(crate) window: Option<KeyWindow>,
+}
+
+/// Names key `index` (and its `kid`, when it has a string one) in front of `why`.
+pub(crate) fn key_error(index: usize, jwk: &Json, why: &str) -> String {
+    let kid = match jwk {
+        Json::Object(m) => m
+            .iter()
+            .find(|(k, _)| k == "kid")
+            .and_then(|(_, v)| v.as_str()),
+        _ => None,
+    };
+    match kid {
+        Some(kid) => format!("key #{index} (kid {:?}): {why}", truncate(kid)),
+        None => format!("key #{index}: {why}"),
+    }
+}
+
+/// Checks one JWK for `role`; the error text is completed with the key's index by the caller.
+pub(crate) fn parse_jwk(jwk: &Json, role: JwkRole) -> std::result::Result<ParsedJwk, String> {
     let Json::Object(members) = jwk else {
         return Err(format!("is a JSON {}, not an object", jwk.type_name()));
     };
@@ -153,16 +280,23 @@ fn parse_jwk(jwk: &Json) -> std::result::Result<(PublicKey, String), String> {
             None => Err(format!("{name} is missing")),
         }
     };
+    let time = |name: &str| -> std::result::Result<u64, String> {
+        match get(name) {
+            Some(Json::Number(n)) => n
+                .as_u64()
+                .filter(|t| *t <= MAX_TIME)
+                .ok_or_else(|| format!("{name} must be an integer from 0 to 2^53 - 1")),
+            Some(other) => Err(format!("{name} is a {}, not an integer", other.type_name())),
+            None => Err(format!("{name} is missing")),
+        }
+    };
     if get("d").is_some() {
-        return Err(
-            "holds a private key member \"d\"; a trust store holds public keys only".into(),
-        );
+        return Err("holds a private key member \"d\"; only public keys are accepted".into());
     }
     if let Some((name, _)) = members.iter().find(|(k, _)| {
-        !matches!(
-            k.as_str(),
-            "kty" | "crv" | "x" | "kid" | "iss" | "use" | "alg"
-        )
+        let common = matches!(k.as_str(), "kty" | "crv" | "x" | "kid" | "use" | "alg");
+        let bound = matches!(k.as_str(), "iss" | "nbf" | "exp") && role != JwkRole::Root;
+        !(common || bound)
     }) {
         return Err(format!("unexpected member {:?}", truncate(name)));
     }
@@ -190,13 +324,34 @@ fn parse_jwk(jwk: &Json) -> std::result::Result<(PublicKey, String), String> {
     if kid != jwk_thumbprint(x) {
         return Err("kid is not the RFC 7638 thumbprint of the key".into());
     }
+    if role == JwkRole::Root {
+        return Ok(ParsedJwk {
+            key,
+            issuer: String::new(),
+            window: None,
+        });
+    }
     let issuer = string("iss")?;
     if !is_valid_id(issuer) {
         return Err(format!(
             "iss must be 1 to {MAX_ID_LEN} visible ASCII characters"
         ));
     }
-    Ok((key, issuer.to_owned()))
+    let window = match (role, get("nbf").is_some() || get("exp").is_some()) {
+        (JwkRole::Jwks, false) => None,
+        _ => {
+            let (nbf, exp) = (time("nbf")?, time("exp")?);
+            if nbf >= exp {
+                return Err("nbf must be before exp".into());
+            }
+            Some(KeyWindow { nbf, exp })
+        }
+    };
+    Ok(ParsedJwk {
+        key,
+        issuer: issuer.to_owned(),
+        window,
+    })
 }
 
 #[cfg(test)]

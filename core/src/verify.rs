@@ -2,12 +2,14 @@
 
 use crate::error::{Error, ErrorCode, Result, err};
 use crate::keys::PublicKey;
+use crate::replay::ReplayGuard;
 use crate::signature::{
     PreparedSignature, bad_signature, batch_equation_holds, equation_holds, prepare,
 };
 use crate::status::VaccinationStatus;
 use crate::token::{Claims, MAX_ID_LEN, MAX_TOKEN_LEN, UntrustedToken, is_valid_id};
 use crate::trust::{TrustStore, TrustedKey};
+use std::sync::Arc;
 use std::time::{SystemTime, UNIX_EPOCH};
 use subtle::ConstantTimeEq;
 
@@ -15,6 +17,9 @@ use subtle::ConstantTimeEq;
 pub const DEFAULT_LEEWAY: u64 = 60;
 /// The default maximum token lifetime (`exp - iat`), in seconds.
 pub const DEFAULT_MAX_LIFETIME: u64 = 3600;
+/// The fewest tokens `verify_batch` hands to one thread: below this the batch
+/// equation's saving per token shrinks faster than a second core helps.
+const MIN_PARALLEL_CHUNK: usize = 64;
 /// The largest leeway a policy may set, in seconds.
 pub const MAX_LEEWAY: u64 = 3600;
 /// The largest maximum lifetime a policy may set, in seconds (one day).
@@ -140,13 +145,18 @@ pub struct VerifiedStatus {
 pub struct Verifier {
     trust: TrustStore,
     policy: Policy,
+    replay: Option<Arc<ReplayGuard>>,
 }
 
 impl Verifier {
     /// Makes a verifier. Error: `invalid_argument` when the policy is out of range.
     pub fn new(trust: TrustStore, policy: Policy) -> Result<Verifier> {
         policy.validate()?;
-        Ok(Verifier { trust, policy })
+        Ok(Verifier {
+            trust,
+            policy,
+            replay: None,
+        })
     }
 
     /// The policy.
@@ -157,6 +167,21 @@ impl Verifier {
     /// The trust store.
     pub fn trust_store(&self) -> &TrustStore {
         &self.trust
+    }
+
+    /// Attaches a replay guard: a token that passes every other check is then accepted only
+    /// the first time its `jti` is presented (`replayed` after that). The guard keeps each
+    /// `jti` until `exp` + this policy's leeway + its own leeway, so it never forgets a token
+    /// that could still verify. Share one guard (and its `Arc`) among the verifiers of one
+    /// service, across threads.
+    pub fn with_replay_guard(mut self, guard: Arc<ReplayGuard>) -> Verifier {
+        self.replay = Some(guard);
+        self
+    }
+
+    /// The attached replay guard, if any.
+    pub fn replay_guard(&self) -> Option<&Arc<ReplayGuard>> {
+        self.replay.as_ref()
     }
 
     /// Verifies `token` at the current system time. See [`Verifier::verify`].
@@ -171,8 +196,9 @@ impl Verifier {
     /// segments and a JSON-object header without duplicate members (`malformed`); `alg`
     /// (`unsupported_algorithm`); exactly `alg`, `typ`, `kid` (`bad_header`); `kid` trusted
     /// (`unknown_key`); Ed25519 signature over the received bytes (`bad_signature`); then, and
-    /// only then, the claims: structure (`malformed`, `bad_claims`), `iss` bound to the key and
-    /// accepted (`issuer_mismatch`), `aud` (`audience_mismatch`), `nonce` (`nonce_mismatch`),
+    /// only then, the claims: structure (`malformed`, `bad_claims`), `iss` bound to the key
+    /// (`issuer_mismatch`), `iat` inside the key's validity window if it has one
+    /// (`key_not_valid`), `iss` accepted (`issuer_mismatch`), `aud` (`audience_mismatch`), `nonce` (`nonce_mismatch`),
     /// `iat <= now + leeway` (`not_yet_valid`), `now < exp + leeway` (`expired`),
     /// `exp - iat <= max_lifetime` (`lifetime_too_long`).
     pub fn verify(
@@ -185,7 +211,9 @@ impl Verifier {
         if !equation_holds(staged.trusted.key(), &staged.signature) {
             return Err(bad_signature());
         }
-        self.finish(staged, expected_nonce, now)
+        let verified = self.finish(staged, expected_nonce, now)?;
+        self.record(&verified, now)?;
+        Ok(verified)
     }
 
     /// Verifies a token given as raw bytes, as received from a network or a C caller: the
@@ -226,7 +254,35 @@ impl Verifier {
     /// assert_eq!(verdicts[1].as_ref().unwrap_err().code(), ErrorCode::NonceMismatch);
     /// # Ok::<(), kycvs_core::Error>(())
     /// ```
+    ///
+    /// With the `parallel` feature (on by default) a batch of at least 128 tokens is split
+    /// into one chunk per thread of rayon's current pool, each chunk with its own batch
+    /// equation; to bound the threads, call it inside `rayon::ThreadPool::install` (or set
+    /// `RAYON_NUM_THREADS`).
     pub fn verify_batch(&self, items: &[BatchItem<'_>], now: u64) -> Vec<Result<VerifiedStatus>> {
+        #[cfg(feature = "parallel")]
+        {
+            use rayon::prelude::*;
+            let threads = rayon::current_num_threads();
+            if threads > 1 && items.len() >= 2 * MIN_PARALLEL_CHUNK {
+                let chunk = items.len().div_ceil(threads).max(MIN_PARALLEL_CHUNK);
+                let parts: Vec<Vec<Result<VerifiedStatus>>> = items
+                    .par_chunks(chunk)
+                    .map(|part| self.verify_batch_serial(part, now))
+                    .collect();
+                return self.record_all(parts.into_iter().flatten().collect(), now);
+            }
+        }
+        let verdicts = self.verify_batch_serial(items, now);
+        self.record_all(verdicts, now)
+    }
+
+    /// [`Verifier::verify_batch`] on the calling thread alone.
+    fn verify_batch_serial(
+        &self,
+        items: &[BatchItem<'_>],
+        now: u64,
+    ) -> Vec<Result<VerifiedStatus>> {
         let staged: Vec<Result<Staged<'_, '_>>> = items
             .iter()
             .map(|item| self.stage_bytes(item.token))
@@ -246,6 +302,39 @@ impl Verifier {
                     return Err(bad_signature());
                 }
                 self.finish(staged, item.nonce, now)
+            })
+            .collect()
+    }
+
+    /// The replay check, last of all: only a token that passed every other check is recorded.
+    fn record(&self, verified: &VerifiedStatus, now: u64) -> Result<()> {
+        match &self.replay {
+            Some(guard) => guard.check_and_record(
+                &verified.jti,
+                verified.exp.saturating_add(self.policy.leeway),
+                now,
+            ),
+            None => Ok(()),
+        }
+    }
+
+    /// The replay check over a batch's verdicts, in input order (also when the rest ran in
+    /// parallel), so that of two presentations of one `jti` the first one wins, as it would
+    /// one token at a time.
+    fn record_all(
+        &self,
+        verdicts: Vec<Result<VerifiedStatus>>,
+        now: u64,
+    ) -> Vec<Result<VerifiedStatus>> {
+        if self.replay.is_none() {
+            return verdicts;
+        }
+        verdicts
+            .into_iter()
+            .map(|verdict| {
+                let verified = verdict?;
+                self.record(&verified, now)?;
+                Ok(verified)
             })
             .collect()
     }
@@ -291,6 +380,7 @@ impl Verifier {
                 "iss is not the issuer bound to the signing key",
             ));
         }
+        trusted.check_issued_at(claims.iat)?;
         if let Some(issuers) = self.policy.issuers()
             && !issuers.contains(&claims.iss)
         {

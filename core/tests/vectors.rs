@@ -19,6 +19,24 @@ fn cases() -> Vec<Value> {
     doc["cases"].as_array().expect("cases").clone()
 }
 
+/// The cases whose token is not UTF-8, given as `token_hex` (see `testvectors/README.md`).
+fn byte_cases() -> Vec<(Value, Vec<u8>)> {
+    let doc: Value = serde_json::from_slice(&load("verify.json")).expect("verify.json");
+    doc["byte_cases"]
+        .as_array()
+        .expect("byte_cases")
+        .iter()
+        .map(|c| {
+            let hex = c["token_hex"].as_str().expect("token_hex");
+            let bytes = (0..hex.len())
+                .step_by(2)
+                .map(|i| u8::from_str_radix(&hex[i..i + 2], 16).expect("hex"))
+                .collect();
+            (c.clone(), bytes)
+        })
+        .collect()
+}
+
 fn verifier_for(case: &Value, trust: &TrustStore) -> Verifier {
     let p = &case["policy"];
     let mut policy = Policy::new(p["audience"].as_str().expect("audience"))
@@ -64,6 +82,29 @@ fn every_vector_gives_its_expected_outcome() {
         failures.join("\n")
     );
     assert!(all.len() > 100);
+}
+
+#[test]
+fn every_byte_vector_gives_its_expected_outcome() {
+    let trust = TrustStore::from_jwks(&load("trust.jwks")).expect("trust.jwks");
+    let all = byte_cases();
+    assert!(!all.is_empty());
+    for (case, bytes) in &all {
+        let name = case["name"].as_str().expect("name");
+        assert!(std::str::from_utf8(bytes).is_err(), "{name} is UTF-8");
+        let verifier = verifier_for(case, &trust);
+        let nonce = case["nonce"].as_str();
+        let now = case["now"].as_u64().expect("now");
+        let verdict = verifier.verify_bytes(bytes, nonce, now);
+        let batch = verifier.verify_batch(&[BatchItem::new(bytes, nonce)], now);
+        for v in [&verdict, &batch[0]] {
+            assert_eq!(
+                v.as_ref().map_err(|e| e.code().as_str()).unwrap_err(),
+                case["expected"].as_str().expect("expected"),
+                "{name}"
+            );
+        }
+    }
 }
 
 /// A small deterministic generator, so that a failing composition can be replayed.
@@ -194,20 +235,29 @@ fn vectors_cover_every_status_and_verification_code() {
 fn tsv_carries_the_same_cases_as_json() {
     let tsv = String::from_utf8(load("verify.tsv")).expect("utf-8");
     let json_cases = cases();
+    let bytes = byte_cases();
     let mut lines = tsv.lines();
     assert!(lines.next().expect("header").starts_with("name\ttoken\t"));
     let mut n = 0;
     for line in lines {
         let fields: Vec<&str> = line.split('\t').collect();
-        assert_eq!(fields.len(), 11, "{line}");
+        assert_eq!(fields.len(), 12, "{line}");
         let case = json_cases
             .iter()
+            .chain(bytes.iter().map(|(c, _)| c))
             .find(|c| c["name"] == fields[0])
             .expect("case in JSON");
-        assert_eq!(case["token"], fields[1]);
+        if fields[11].is_empty() {
+            assert_eq!(case["token"], fields[1]);
+        } else {
+            assert_eq!(
+                (case["token_hex"].as_str(), fields[1]),
+                (Some(fields[11]), "")
+            );
+        }
         assert_eq!(case["expected"], fields[8]);
         n += 1;
     }
     // Only the trailing-newline case cannot be carried by TSV.
-    assert_eq!(n + 1, json_cases.len());
+    assert_eq!(n + 1, json_cases.len() + bytes.len());
 }

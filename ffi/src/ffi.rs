@@ -256,3 +256,46 @@ pub(crate) fn copy_to_array(dst: &mut [c_char], text: &str) -> bool {
     dst[text.len()] = 0;
     true
 }
+
+/// Takes a new reference to the value behind an `Arc` handle; `None` for NULL.
+pub(crate) fn clone_arc<H: ArcHandle>(ptr: *const H) -> Option<Arc<H::Rust>> {
+    if ptr.is_null() {
+        return None;
+    }
+    let ptr = ptr.cast::<H::Rust>();
+    // SAFETY: a non-NULL `Arc` handle came from `new_arc` and is live; the count is raised
+    // before `from_raw` so the caller's reference stays owned by the caller.
+    unsafe {
+        Arc::increment_strong_count(ptr);
+        Some(Arc::from_raw(ptr))
+    }
+}
+
+/// Borrows a plain input struct; `None` for NULL.
+pub(crate) fn in_ref<'a, T>(ptr: *const T) -> Option<&'a T> {
+    // SAFETY: per the caller's contract, a non-NULL input pointer is readable.
+    unsafe { ptr.as_ref() }
+}
+
+/// Borrows a plain input struct, or returns `KYCVS_RESULT_NULL_ARGUMENT`.
+macro_rules! try_in {
+    ($ptr:ident) => {
+        match $crate::ffi::in_ref($ptr) {
+            Some(value) => value,
+            None => return $crate::ffi::null_argument(stringify!($ptr)),
+        }
+    };
+}
+pub(crate) use try_in;
+
+/// Takes a new reference to the value behind an `Arc` handle, or returns
+/// `KYCVS_RESULT_NULL_ARGUMENT`.
+macro_rules! try_arc {
+    ($ptr:ident) => {
+        match $crate::ffi::clone_arc($ptr) {
+            Some(value) => value,
+            None => return $crate::ffi::null_argument(stringify!($ptr)),
+        }
+    };
+}
+pub(crate) use try_arc;

@@ -19,20 +19,49 @@
 // The exported names are C names (`kycvs_signing_key`, `kycvs_result`), by design.
 #![allow(non_camel_case_types)]
 
+mod batch;
+mod bundle;
+mod consent;
 mod error;
 mod ffi;
 mod issue;
 mod keys;
 mod panic;
+mod registry;
+mod replay;
 mod trust;
 mod verify;
 
+pub use batch::{kycvs_batch_item, kycvs_verifier_verify_batch};
+pub use bundle::{
+    KYCVS_MAX_BUNDLE_LEN, KYCVS_MAX_ROOT_JWK_LEN, kycvs_bundle_info, kycvs_trust_bundle_root_jwk,
+    kycvs_trust_bundle_sign, kycvs_trust_store_from_bundle,
+};
+pub use consent::{
+    KYCVS_CONSENT_ID_BUF_LEN, KYCVS_OTP_BUF_LEN, KYCVS_OTP_KEY_LEN, KYCVS_PSEUDONYM_KEY_LEN,
+    kycvs_consent_challenge, kycvs_consent_challenge_clear, kycvs_consent_config,
+    kycvs_consent_config_default, kycvs_issuance_builder, kycvs_issuance_builder_build,
+    kycvs_issuance_builder_free, kycvs_issuance_builder_new, kycvs_issuance_builder_set_config,
+    kycvs_issuance_builder_set_otp_key, kycvs_issuance_builder_set_pseudonym_key,
+    kycvs_issuance_builder_set_schedule, kycvs_issuance_service, kycvs_issuance_service_begin,
+    kycvs_issuance_service_complete, kycvs_issuance_service_free, kycvs_issuance_service_subject,
+};
 pub use error::{kycvs_last_error_message, kycvs_result, kycvs_result_name};
 pub use issue::{kycvs_issuer, kycvs_issuer_free, kycvs_issuer_issue, kycvs_issuer_new};
 pub use keys::{
     kycvs_signing_key, kycvs_signing_key_free, kycvs_signing_key_from_pem,
     kycvs_signing_key_generate, kycvs_signing_key_kid, kycvs_signing_key_public_jwk,
     kycvs_signing_key_to_pem,
+};
+pub use panic::kycvs__test_panic;
+pub use registry::{
+    kycvs_registry, kycvs_registry_free, kycvs_registry_from_jsonl, kycvs_registry_len,
+    kycvs_registry_sample, kycvs_schedule, kycvs_schedule_default, kycvs_schedule_free,
+    kycvs_schedule_from_json, kycvs_schedule_status,
+};
+pub use replay::{
+    KYCVS_DEFAULT_REPLAY_CAPACITY, kycvs_replay_guard, kycvs_replay_guard_free,
+    kycvs_replay_guard_len, kycvs_replay_guard_new, kycvs_verifier_with_replay_guard,
 };
 pub use trust::{
     kycvs_trust_store, kycvs_trust_store_free, kycvs_trust_store_from_jwks, kycvs_trust_store_len,

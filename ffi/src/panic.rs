@@ -61,6 +61,17 @@ macro_rules! ffi_panic_boundary {
 
 pub(crate) use ffi_panic_boundary;
 
+/// **Test hook**: always panics inside the panic boundary, so it always returns
+/// `KYCVS_RESULT_PANIC` and sets the last error message. It lets C test suites check that a
+/// panic never unwinds into C. It does nothing else; never call it outside tests.
+#[allow(non_snake_case)]
+#[unsafe(no_mangle)]
+pub extern "C" fn kycvs__test_panic() -> kycvs_result {
+    ffi_panic_boundary! {
+        panic!("kycvs__test_panic: a deliberate panic (test hook)");
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -92,6 +103,12 @@ mod tests {
     fn panic_becomes_panic_result_and_message() {
         assert_eq!(panics_with_result(false), kycvs_result::Ok);
         assert_eq!(panics_with_result(true), kycvs_result::Panic);
+        assert!(last_error().starts_with("panic:"), "{}", last_error());
+    }
+
+    #[test]
+    fn test_hook_panics_inside_the_boundary() {
+        assert_eq!(kycvs__test_panic(), kycvs_result::Panic);
         assert!(last_error().starts_with("panic:"), "{}", last_error());
     }
 

@@ -56,7 +56,7 @@ pub struct kycvs_verified_status {
 impl kycvs_verified_status {
     /// Converts a core result; `None` when a field is longer than its array, which the core's
     /// limits rule out.
-    fn from_core(v: &VerifiedStatus) -> Option<kycvs_verified_status> {
+    pub(crate) fn from_core(v: &VerifiedStatus) -> Option<kycvs_verified_status> {
         let mut out = kycvs_verified_status {
             status: v.status.as_u8(),
             iat: v.iat,

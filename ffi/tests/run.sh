@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# The C test suite (`make test-c`): header drift check, release build, then test_api and
-# test_vectors compiled with -std=c11 -Wall -Wextra -Wpedantic -Werror and run
+# The C test suite (`make test-c`): header drift check, release build, then test_api,
+# test_vectors, test_bundle, test_batch and test_consent compiled with -std=c11 -Wall -Wextra -Wpedantic -Werror and run
 #   (a) against the build tree's shared library,
 #   (b) statically linked against libkycvs.a,
 #   (c) through pkg-config after `make install PREFIX=<tmp>`,
@@ -14,7 +14,7 @@ cd "$ROOT"
 TARGET_DIR="${CARGO_TARGET_DIR:-$ROOT/target}"
 CC="${CC:-cc}"
 CFLAGS=(-std=c11 -Wall -Wextra -Wpedantic -Werror -g -O1 -pthread)
-TESTS=(test_api test_vectors)
+TESTS=(test_api test_vectors test_bundle test_batch test_consent)
 WORK=$(mktemp -d)
 trap 'rm -rf "$WORK"' EXIT
 
@@ -39,7 +39,7 @@ run() {
     shift 2
     for t in "${TESTS[@]}"; do
         local args=()
-        [[ $t == test_vectors ]] && args=("$ROOT/testvectors")
+        [[ $t == test_vectors || $t == test_bundle || $t == test_batch ]] && args=("$ROOT/testvectors")
         local out
         if ! out=$("$@" "$dir/$t" "${args[@]}" 2> "$WORK/stderr"); then
             cat "$WORK/stderr" >&2
@@ -125,6 +125,6 @@ run "asan+ubsan" "$WORK/d" env ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
 
 step "(e) valgrind"
 run "valgrind" "$WORK/b" valgrind -q --error-exitcode=1 --leak-check=full \
-    --errors-for-leak-kinds=definite,indirect,possible
+    --errors-for-leak-kinds=definite,indirect,possible --suppressions=ffi/tests/valgrind.supp
 
 printf '\nrun.sh: all C tests passed\n'

@@ -1,6 +1,8 @@
 /* Exercises the whole C API: keys, PEM, issue (both algorithms), verify, argument checks,
- * buffer sizes, result names, error messages, and a verifier shared by four threads.
+ * buffer sizes (zero-length ones included), result names, error messages, the panic
+ * boundary, and a verifier shared by eight threads at once.
  * Prints "N passed, M failed" and exits non-zero on any failure. */
+#define _POSIX_C_SOURCE 200809L /* pthread barriers under -std=c11 */
 #include "kycvs.h"
 
 #include <pthread.h>
@@ -471,24 +473,37 @@ static void test_null_arguments(void) {
     kycvs_signing_key_free(key);
 }
 
-enum { THREADS = 4, ROUNDS = 100 };
+enum { THREADS = 8, ROUNDS = 100 };
+
+static pthread_barrier_t start_together;
 
 struct thread_job {
     const kycvs_verifier *verifier;
     const char *token;
     size_t token_len;
-    int ok;           /* verifications that passed with status 2 */
-    int own_message;  /* this thread's last error is its own */
+    const char *forged; /* the token with its signature changed */
+    int ok;             /* verifications that passed with status 2 */
+    int rejected;       /* forged tokens rejected as bad_signature, with their own message */
+    int own_message;    /* this thread's last error is its own */
 };
 
 static void *verify_many(void *arg) {
     struct thread_job *job = arg;
+    pthread_barrier_wait(&start_together);
     for (int i = 0; i < ROUNDS; i++) {
         kycvs_verified_status out;
         if (kycvs_verifier_verify(job->verifier, job->token, job->token_len, S(NONCE), NOW + 1,
                                   &out) == KYCVS_RESULT_OK &&
             out.status == 2) {
             job->ok++;
+        }
+        char message[256];
+        size_t len = 0;
+        if (kycvs_verifier_verify(job->verifier, job->forged, job->token_len, S(NONCE), NOW + 1,
+                                  &out) == KYCVS_RESULT_BAD_SIGNATURE &&
+            kycvs_last_error_message(message, sizeof message, &len) == KYCVS_RESULT_OK &&
+            strncmp(message, "bad_signature", 13) == 0) {
+            job->rejected++;
         }
     }
     kycvs_verified_status out;
@@ -516,17 +531,24 @@ static void test_shared_verifier(void) {
     /* This thread's message must survive the other threads' failures. */
     CHECK_RESULT(kycvs_verifier_builder_set_leeway(NULL, 1), KYCVS_RESULT_NULL_ARGUMENT);
 
+    char forged[KYCVS_TOKEN_BUF_LEN];
+    memcpy(forged, token, len + 1);
+    forged[len - 2] = forged[len - 2] == 'A' ? 'B' : 'A';
+
     pthread_t threads[THREADS];
     struct thread_job jobs[THREADS];
+    CHECK(pthread_barrier_init(&start_together, NULL, THREADS) == 0);
     for (int i = 0; i < THREADS; i++) {
-        jobs[i] = (struct thread_job){verifier, token, len, 0, 0};
+        jobs[i] = (struct thread_job){verifier, token, len, forged, 0, 0, 0};
         CHECK(pthread_create(&threads[i], NULL, verify_many, &jobs[i]) == 0);
     }
     for (int i = 0; i < THREADS; i++) {
         CHECK(pthread_join(threads[i], NULL) == 0);
         CHECK(jobs[i].ok == ROUNDS);
+        CHECK(jobs[i].rejected == ROUNDS);
         CHECK(jobs[i].own_message);
     }
+    CHECK(pthread_barrier_destroy(&start_together) == 0);
     char message[256];
     CHECK_RESULT(kycvs_last_error_message(message, sizeof message, &len), KYCVS_RESULT_OK);
     CHECK(strncmp(message, "null_argument", 13) == 0);
@@ -534,6 +556,69 @@ static void test_shared_verifier(void) {
     kycvs_issuer_free(issuer);
     kycvs_verifier_free(verifier);
     kycvs_trust_store_free(trust);
+    kycvs_signing_key_free(key);
+}
+
+/* A panic inside the library comes back as KYCVS_RESULT_PANIC, never as an unwind into C. */
+static void test_panic_boundary(void) {
+    CHECK_RESULT(kycvs__test_panic(), KYCVS_RESULT_PANIC);
+    char message[256];
+    size_t len = 0;
+    CHECK_RESULT(kycvs_last_error_message(message, sizeof message, &len), KYCVS_RESULT_OK);
+    CHECK(strncmp(message, "panic: ", 7) == 0);
+    /* The library keeps working after a caught panic. */
+    kycvs_signing_key *key = NULL;
+    CHECK_RESULT(kycvs_signing_key_generate(&key), KYCVS_RESULT_OK);
+    CHECK_RESULT(kycvs_signing_key_kid(key, message, sizeof message, &len), KYCVS_RESULT_OK);
+    kycvs_signing_key_free(key);
+}
+
+/* Checks one text output function given a zero-length buffer: a real pointer with length 0
+ * is never written (not even a NUL), and NULL with length 0 asks for the size. */
+#define CHECK_ZERO_LENGTH(call_with_buf_len)                                           \
+    do {                                                                                \
+        char guard_[2] = {'x', 'x'};                                                    \
+        size_t needed_ = 0, again_ = 0;                                                 \
+        char *buf_ = guard_;                                                            \
+        CHECK_RESULT(call_with_buf_len(buf_, 0, &needed_), KYCVS_RESULT_BUFFER_TOO_SMALL); \
+        CHECK(needed_ > 1 && guard_[0] == 'x' && guard_[1] == 'x');                     \
+        buf_ = NULL;                                                                    \
+        CHECK_RESULT(call_with_buf_len(buf_, 0, &again_), KYCVS_RESULT_BUFFER_TOO_SMALL); \
+        CHECK(again_ == needed_);                                                       \
+        CHECK_RESULT(call_with_buf_len(buf_, 1, &again_), KYCVS_RESULT_NULL_ARGUMENT);  \
+    } while (0)
+
+static const kycvs_signing_key *zl_key;
+static const kycvs_issuer *zl_issuer;
+
+static kycvs_result zl_kid(char *buf, size_t buf_len, size_t *out_len) {
+    return kycvs_signing_key_kid(zl_key, buf, buf_len, out_len);
+}
+static kycvs_result zl_pem(char *buf, size_t buf_len, size_t *out_len) {
+    return kycvs_signing_key_to_pem(zl_key, buf, buf_len, out_len);
+}
+static kycvs_result zl_jwk(char *buf, size_t buf_len, size_t *out_len) {
+    return kycvs_signing_key_public_jwk(zl_key, S(ISSUER), buf, buf_len, out_len);
+}
+static kycvs_result zl_issue(char *buf, size_t buf_len, size_t *out_len) {
+    return issue(zl_issuer, buf, buf_len, out_len);
+}
+
+static void test_zero_length_buffers(void) {
+    kycvs_signing_key *key = NULL;
+    kycvs_issuer *issuer = NULL;
+    CHECK_RESULT(kycvs_signing_key_generate(&key), KYCVS_RESULT_OK);
+    CHECK_RESULT(kycvs_issuer_new(key, S(ISSUER), false, &issuer), KYCVS_RESULT_OK);
+    zl_key = key;
+    zl_issuer = issuer;
+    CHECK_ZERO_LENGTH(zl_kid);
+    CHECK_ZERO_LENGTH(zl_pem);
+    CHECK_ZERO_LENGTH(zl_jwk);
+    CHECK_ZERO_LENGTH(zl_issue);
+    /* The last error message: make one, then read it through zero-length buffers. */
+    CHECK_RESULT(kycvs_verifier_builder_set_leeway(NULL, 1), KYCVS_RESULT_NULL_ARGUMENT);
+    CHECK_ZERO_LENGTH(kycvs_last_error_message);
+    kycvs_issuer_free(issuer);
     kycvs_signing_key_free(key);
 }
 
@@ -546,6 +631,8 @@ int main(void) {
     test_bad_text();
     test_null_arguments();
     test_shared_verifier();
+    test_panic_boundary();
+    test_zero_length_buffers();
     printf("%d passed, %d failed\n", passed, failed);
     return failed == 0 ? 0 : 1;
 }

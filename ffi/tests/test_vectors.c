@@ -7,7 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-enum { FIELD_COUNT = 11 };
+enum { FIELD_COUNT = 12 };
 
 /* Reads a whole file into a NUL-terminated heap buffer; exits on failure. */
 static char *read_file(const char *dir, const char *name, size_t *len_out) {
@@ -111,6 +111,16 @@ static const kycvs_verifier *build_verifier(char *fields[FIELD_COUNT],
     return verifier;
 }
 
+/* Decodes the token_hex field (a token that is not UTF-8) in place; returns its length. */
+static size_t decode_hex(char *hex) {
+    size_t n = 0;
+    for (const char *p = hex; p[0] != '\0' && p[1] != '\0'; p += 2) {
+        char pair[3] = {p[0], p[1], '\0'};
+        hex[n++] = (char)strtoul(pair, NULL, 16);
+    }
+    return n;
+}
+
 /* Runs one case; returns 1 when it gives exactly the expected outcome. */
 static int run_case(char *fields[FIELD_COUNT], const kycvs_trust_store *trust) {
     const char *name = fields[0], *token = fields[1], *nonce = fields[7];
@@ -121,7 +131,12 @@ static int run_case(char *fields[FIELD_COUNT], const kycvs_trust_store *trust) {
     }
     kycvs_verified_status out;
     memset(&out, 0, sizeof out);
-    kycvs_result r = kycvs_verifier_verify(verifier, token, strlen(token),
+    size_t token_len = strlen(token);
+    if (fields[11][0] != '\0') {
+        token = fields[11];
+        token_len = decode_hex(fields[11]);
+    }
+    kycvs_result r = kycvs_verifier_verify(verifier, token, token_len,
                                            nonce[0] != '\0' ? nonce : NULL, strlen(nonce),
                                            strtoull(fields[6], NULL, 10), &out);
     kycvs_verifier_free(verifier);

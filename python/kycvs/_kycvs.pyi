@@ -1,20 +1,27 @@
 # Stubs for the native module kycvs._kycvs, written by hand and checked by mypy.stubtest.
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, final
 
 from kycvs import VaccinationStatus
+from kycvs.exceptions import VerificationError
 
 __all__ = [
     "__version__",
     "ERROR_CODES",
     "SigningKey",
     "TrustStore",
+    "TrustBundle",
     "Issuer",
     "Verifier",
     "VerifiedStatus",
     "inspect_unverified",
     "_test_panic",
+    "Registry",
+    "VaccineSchedule",
+    "IssuanceService",
+    "ConsentChallenge",
+    "ReplayGuard",
 ]
 
 __version__: str
@@ -40,9 +47,39 @@ class TrustStore:
     def __new__(cls) -> TrustStore: ...
     @staticmethod
     def from_jwks(jwks: str | bytes) -> TrustStore: ...
-    def add(self, key: SigningKey, *, issuer: str) -> None: ...
+    def add(
+        self, key: SigningKey, *, issuer: str, nbf: int | None = None, exp: int | None = None
+    ) -> None: ...
     def to_jwks(self) -> str: ...
     def __len__(self) -> int: ...
+
+@final
+class TrustBundle:
+    """A trust store signed by a pinned root key, with a sequence number and an expiry."""
+
+    @staticmethod
+    def load(
+        bundle: str | bytes, *, root: str | bytes, now: int | None = None, min_sequence: int = 0
+    ) -> TrustBundle: ...
+    @staticmethod
+    def sign(
+        root: SigningKey,
+        trust: TrustStore,
+        *,
+        sequence: int,
+        expires_at: int,
+        issued_at: int | None = None,
+    ) -> str: ...
+    @staticmethod
+    def root_jwk(root: SigningKey) -> str: ...
+    @property
+    def sequence(self) -> int: ...
+    @property
+    def issued_at(self) -> int: ...
+    @property
+    def expires_at(self) -> int: ...
+    @property
+    def trust_store(self) -> TrustStore: ...
 
 @final
 class Issuer:
@@ -76,10 +113,18 @@ class Verifier:
         issuers: Sequence[str] | None = None,
         leeway: int = 60,
         max_lifetime: int = 3600,
+        replay_guard: ReplayGuard | None = None,
     ) -> Verifier: ...
     def verify(
         self, token: str | bytes, *, nonce: str | None = None, now: int | None = None
     ) -> VerifiedStatus: ...
+    def verify_batch(
+        self,
+        tokens: Iterable[str | bytes],
+        *,
+        nonce: str | Sequence[str | None] | None = None,
+        now: int | None = None,
+    ) -> list[VerifiedStatus | VerificationError]: ...
     @property
     def audience(self) -> str: ...
 
@@ -110,3 +155,69 @@ class VerifiedStatus:
 
 def inspect_unverified(token: str | bytes) -> dict[str, Any]: ...
 def _test_panic() -> None: ...
+
+@final
+class Registry:
+    """A registry of beneficiaries (JSON Lines), looked up by mobile number and name."""
+
+    @staticmethod
+    def from_jsonl(jsonl: str | bytes) -> Registry: ...
+    @staticmethod
+    def sample() -> Registry: ...
+    def __len__(self) -> int: ...
+
+@final
+class VaccineSchedule:
+    """The status rules: how many primary doses each vaccine product needs."""
+
+    def __new__(cls) -> VaccineSchedule: ...
+    @staticmethod
+    def from_json(json: str | bytes) -> VaccineSchedule: ...
+    def status(self, doses: Sequence[Mapping[str, Any]]) -> VaccinationStatus: ...
+    def primary_doses(self, product: str) -> int | None: ...
+
+@final
+class ConsentChallenge:
+    """What ``IssuanceService.begin`` answers; the OTP never appears in ``repr``."""
+
+    @property
+    def consent_id(self) -> str: ...
+    @property
+    def otp(self) -> str: ...
+    @property
+    def expires_at(self) -> int: ...
+
+@final
+class IssuanceService:
+    """The issuer side: registry look-up, OTP consent, pairwise subjects, signing."""
+
+    def __new__(
+        cls,
+        issuer: Issuer,
+        registry: Registry,
+        *,
+        schedule: VaccineSchedule | None = None,
+        pseudonym_key: bytes | None = None,
+        otp_key: bytes | None = None,
+        otp_ttl: int = 180,
+        max_attempts: int = 3,
+        rate_limit: int = 5,
+        rate_window: int = 3600,
+        token_ttl: int = 300,
+    ) -> IssuanceService: ...
+    def begin(
+        self, *, mobile: str, name: str, audience: str, nonce: str, now: int | None = None
+    ) -> ConsentChallenge: ...
+    def complete(self, consent_id: str, otp: str, *, now: int | None = None) -> str: ...
+    def subject(self, audience: str, beneficiary_id: str) -> str: ...
+    @property
+    def issuer(self) -> str: ...
+
+@final
+class ReplayGuard:
+    """Remembers accepted token ids so that a verifier refuses a second presentation."""
+
+    def __new__(cls, capacity: int = 100000, leeway: int = 60) -> ReplayGuard: ...
+    @property
+    def capacity(self) -> int: ...
+    def __len__(self) -> int: ...

@@ -12,7 +12,7 @@ const _: () = assert!(DEFAULT_TTL == 300);
 /// Signs status tokens with one key as one issuer id.
 #[pyclass(frozen, module = "kycvs")]
 pub(crate) struct Issuer {
-    inner: kycvs_core::Issuer,
+    pub(crate) inner: kycvs_core::Issuer,
 }
 
 #[pymethods]

@@ -63,6 +63,13 @@ pub(crate) struct TrustStore {
 }
 
 impl TrustStore {
+    /// Wraps a store the core made (from a trust bundle).
+    pub(crate) fn from_core(store: kycvs_core::TrustStore) -> TrustStore {
+        TrustStore {
+            inner: Mutex::new(store),
+        }
+    }
+
     pub(crate) fn lock(&self) -> MutexGuard<'_, kycvs_core::TrustStore> {
         // A panic is caught by `guard` before it could leave the store half-written.
         self.inner
@@ -91,11 +98,29 @@ impl TrustStore {
         })
     }
 
-    /// Trusts the public half of `key` for tokens of `issuer`.
-    #[pyo3(signature = (key, *, issuer))]
-    fn add(&self, key: &SigningKey, issuer: &str) -> Result<()> {
+    /// Trusts the public half of `key` for tokens of `issuer`; with `nbf` and `exp`, only for
+    /// tokens whose `iat` satisfies `nbf <= iat < exp` (the key's validity window).
+    #[pyo3(signature = (key, *, issuer, nbf = None, exp = None))]
+    fn add(
+        &self,
+        key: &SigningKey,
+        issuer: &str,
+        nbf: Option<&Bound<'_, PyAny>>,
+        exp: Option<&Bound<'_, PyAny>>,
+    ) -> Result<()> {
         let public = key.inner.public_key().clone();
-        guard(|| self.lock().add(public, issuer))?;
+        match (convert::opt_u64(nbf, "nbf")?, convert::opt_u64(exp, "exp")?) {
+            (None, None) => guard(|| self.lock().add(public, issuer))?,
+            (Some(nbf), Some(exp)) => guard(|| {
+                let window = kycvs_core::KeyWindow::new(nbf, exp)?;
+                self.lock().add_with_window(public, issuer, window)
+            })?,
+            _ => {
+                return Err(crate::errors::invalid_argument(
+                    "give both nbf and exp, or neither".into(),
+                ));
+            }
+        }
         Ok(())
     }
 

@@ -4,6 +4,8 @@
 //! work (with the GIL released for signing and verification), and core errors become the
 //! exceptions of `kycvs/exceptions.py` in one place, `errors.rs`.
 
+mod bundle;
+mod consent;
 mod convert;
 mod errors;
 mod issue;
@@ -33,9 +35,15 @@ fn _kycvs(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("ERROR_CODES", codes)?;
     m.add_class::<keys::SigningKey>()?;
     m.add_class::<keys::TrustStore>()?;
+    m.add_class::<bundle::TrustBundle>()?;
     m.add_class::<issue::Issuer>()?;
     m.add_class::<verify::Verifier>()?;
     m.add_class::<verify::VerifiedStatus>()?;
+    m.add_class::<consent::Registry>()?;
+    m.add_class::<consent::VaccineSchedule>()?;
+    m.add_class::<consent::IssuanceService>()?;
+    m.add_class::<consent::ConsentChallenge>()?;
+    m.add_class::<consent::ReplayGuard>()?;
     m.add_function(wrap_pyfunction!(verify::inspect_unverified, m)?)?;
     m.add_function(wrap_pyfunction!(_test_panic, m)?)?;
     Ok(())

@@ -6,7 +6,7 @@ use crate::keys::TrustStore;
 use kycvs_core::{DEFAULT_LEEWAY, DEFAULT_MAX_LIFETIME, ErrorCode, Policy};
 use pyo3::prelude::*;
 use pyo3::sync::PyOnceLock;
-use pyo3::types::{PyDict, PyType};
+use pyo3::types::{PyDict, PyList, PyString, PyType};
 use std::hash::{DefaultHasher, Hash, Hasher};
 
 // The text signature below spells the defaults out; keep it in step with the core.
@@ -26,10 +26,13 @@ impl Verifier {
     /// A verifier for `audience` that trusts the keys in `trust` (copied now). `issuers`
     /// restricts the accepted issuers (default: every issuer in `trust`); `leeway` is the
     /// clock-skew allowance and `max_lifetime` the longest `exp - iat` accepted, in seconds.
+    /// With a `replay_guard`, each token is accepted only the first time it is presented.
     #[new]
     #[pyo3(
-        signature = (trust, *, audience, issuers = None, leeway = None, max_lifetime = None),
-        text_signature = "(trust, *, audience, issuers=None, leeway=60, max_lifetime=3600)"
+        signature = (trust, *, audience, issuers = None, leeway = None, max_lifetime = None,
+                     replay_guard = None),
+        text_signature = "(trust, *, audience, issuers=None, leeway=60, max_lifetime=3600, \
+                          replay_guard=None)"
     )]
     fn new(
         trust: &TrustStore,
@@ -37,6 +40,7 @@ impl Verifier {
         issuers: Option<Vec<String>>,
         leeway: Option<&Bound<'_, PyAny>>,
         max_lifetime: Option<&Bound<'_, PyAny>>,
+        replay_guard: Option<&crate::consent::ReplayGuard>,
     ) -> Result<Verifier> {
         let mut policy = Policy::new(audience)
             .with_leeway(convert::u64_or(leeway, "leeway", DEFAULT_LEEWAY)?)
@@ -49,7 +53,10 @@ impl Verifier {
             policy = policy.with_issuers(issuers);
         }
         let store = trust.lock().clone();
-        let inner = guard(|| kycvs_core::Verifier::new(store, policy))?;
+        let mut inner = guard(|| kycvs_core::Verifier::new(store, policy))?;
+        if let Some(replay) = replay_guard {
+            inner = inner.with_replay_guard(replay.inner.clone());
+        }
         Ok(Verifier { inner })
     }
 
@@ -75,6 +82,63 @@ impl Verifier {
         Ok(VerifiedStatus { inner })
     }
 
+    /// Verifies many tokens at `now` in one call, with the GIL released: one batch
+    /// equation for all the signatures, split across the cores for large batches. `nonce` is
+    /// `None` (any nonce), one `str` for every token, or a sequence of `str | None`, one per
+    /// token. Returns a list in input order holding, per token, its `VerifiedStatus` or the
+    /// `VerificationError` that `verify` would raise for it (returned, not raised).
+    #[pyo3(signature = (tokens, *, nonce = None, now = None))]
+    fn verify_batch<'py>(
+        &self,
+        py: Python<'py>,
+        tokens: &Bound<'py, PyAny>,
+        nonce: Option<&Bound<'py, PyAny>>,
+        now: Option<&Bound<'py, PyAny>>,
+    ) -> Result<Bound<'py, PyList>> {
+        // A token that is not text is a verdict of its own (`malformed`), like in `verify`.
+        let mut converted: Vec<Result<Vec<u8>, kycvs_core::Error>> = Vec::new();
+        for token in tokens.try_iter()? {
+            converted.push(
+                match convert::bytes(&token?, "token", ErrorCode::Malformed) {
+                    Ok(bytes) => Ok(bytes),
+                    Err(crate::errors::Error::Core(e)) => Err(e),
+                    Err(other) => return Err(other),
+                },
+            );
+        }
+        let nonces = batch_nonces(nonce, converted.len())?;
+        let now = convert::opt_u64(now, "now")?;
+        let verdicts = py.detach(|| {
+            guard(|| {
+                let now = now.unwrap_or_else(kycvs_core::unix_now);
+                let items: Vec<kycvs_core::BatchItem<'_>> = converted
+                    .iter()
+                    .zip(&nonces)
+                    .filter_map(|(token, nonce)| {
+                        let token = token.as_ref().ok()?;
+                        Some(kycvs_core::BatchItem::new(token, nonce.as_deref()))
+                    })
+                    .collect();
+                Ok(self.inner.verify_batch(&items, now))
+            })
+        })?;
+        let mut verdicts = verdicts.into_iter();
+        let out = PyList::empty(py);
+        for token in converted {
+            let verdict = match token {
+                Err(e) => Err(e),
+                Ok(_) => verdicts.next().ok_or_else(|| {
+                    kycvs_core::Error::new(ErrorCode::Panic, "fewer verdicts than tokens")
+                })?,
+            };
+            match verdict {
+                Ok(inner) => out.append(Bound::new(py, VerifiedStatus { inner })?)?,
+                Err(e) => out.append(PyErr::from(crate::errors::Error::Core(e)).into_value(py))?,
+            }
+        }
+        Ok(out)
+    }
+
     /// The audience this verifier accepts.
     #[getter]
     fn audience(&self) -> &str {
@@ -91,6 +155,33 @@ impl Verifier {
             policy.max_lifetime()
         )
     }
+}
+
+/// The per-token nonces of `verify_batch`: `None`, one `str` for all, or one `str | None`
+/// per token (a sequence of another length is an `InvalidArgumentError`).
+fn batch_nonces(nonce: Option<&Bound<'_, PyAny>>, n: usize) -> Result<Vec<Option<String>>> {
+    let Some(nonce) = nonce.filter(|n| !n.is_none()) else {
+        return Ok(vec![None; n]);
+    };
+    if let Ok(one) = nonce.cast::<PyString>() {
+        return Ok(vec![Some(one.extract::<String>()?); n]);
+    }
+    let mut nonces = Vec::with_capacity(n);
+    for item in nonce.try_iter()? {
+        let item = item?;
+        nonces.push(if item.is_none() {
+            None
+        } else {
+            Some(item.extract::<String>()?)
+        });
+    }
+    if nonces.len() != n {
+        return Err(crate::errors::invalid_argument(format!(
+            "nonce has {} items for {n} tokens",
+            nonces.len()
+        )));
+    }
+    Ok(nonces)
 }
 
 /// A token that passed every check: its status and the verified claims.

@@ -9,9 +9,10 @@ import pytest
 import kycvs
 from kycvs.exceptions import EXCEPTIONS_BY_CODE
 
-from _vectors import load_json
+from _vectors import byte_cases, load_json
 
 CASES: list[dict[str, Any]] = load_json("verify.json")["cases"]
+BYTE_CASES: list[dict[str, Any]] = byte_cases()
 
 
 def test_vectors_are_present() -> None:
@@ -48,3 +49,20 @@ def test_vector(case: dict[str, Any], trust_jwks: str) -> None:
         assert info.value.code == expected
         assert info.value.number == kycvs.ERROR_CODES[expected]
         assert str(info.value)
+
+
+@pytest.mark.parametrize("case", BYTE_CASES, ids=[case["name"] for case in BYTE_CASES])
+def test_byte_vector(case: dict[str, Any], trust_jwks: str) -> None:
+    """Tokens that are not UTF-8 reach the core as bytes and get their expected error."""
+    policy = case["policy"]
+    verifier = kycvs.Verifier(
+        kycvs.TrustStore.from_jwks(trust_jwks),
+        audience=policy["audience"],
+        issuers=policy["issuers"],
+        leeway=policy["leeway"],
+        max_lifetime=policy["max_lifetime"],
+    )
+    assert isinstance(case["token"], bytes)
+    with pytest.raises(EXCEPTIONS_BY_CODE[case["expected"]]) as info:
+        verifier.verify(case["token"], nonce=case["nonce"], now=case["now"])
+    assert info.value.code == case["expected"]

@@ -6,6 +6,8 @@
 //!
 //! Usage: `kycvs-testvectors --write DIR` or `kycvs-testvectors --check DIR`.
 
+mod bundles;
+
 use kycvs_core::hazmat::sign_raw;
 use kycvs_core::{Claims, Issuer, SigningKey, TrustStore, VaccinationStatus};
 use serde_json::{Value, json};
@@ -83,6 +85,9 @@ struct Case {
     nonce: Option<String>,
     expected: &'static str,
     result: Option<Value>,
+    /// The token's bytes when they are not UTF-8 (`token` is then empty): such cases go to
+    /// `byte_cases` with `token_hex`, and to the TSV's `token_hex` column.
+    bytes: Option<Vec<u8>>,
 }
 
 #[derive(Default)]
@@ -110,9 +115,26 @@ impl Cases {
             nonce: Some(NONCE.into()),
             expected,
             result: None,
+            bytes: None,
         };
         adjust(&mut case);
         self.0.push(case);
+    }
+
+    fn push_bytes(
+        &mut self,
+        name: &str,
+        description: &str,
+        token: Vec<u8>,
+        expected: &'static str,
+    ) {
+        assert!(
+            std::str::from_utf8(&token).is_err(),
+            "{name} is UTF-8: use push"
+        );
+        self.push_with(name, description, String::new(), expected, |c| {
+            c.bytes = Some(token)
+        });
     }
 }
 
@@ -330,6 +352,7 @@ fn build() -> Vec<Case> {
 
     // Structure and encoding.
     let structure: Vec<(&str, &str, String)> = vec![
+        ("one-segment", "one segment, no dots", h.clone()),
         ("two-segments", "two segments", format!("{h}.{p}")),
         ("four-segments", "four segments", format!("{h}.{p}.{s}.{s}")),
         ("empty-header", "empty header segment", format!(".{p}.{s}")),
@@ -368,6 +391,41 @@ fn build() -> Vec<Case> {
             "json-serialization",
             "the JWS JSON serialization instead of compact",
             json!({"protected": h, "payload": p, "signature": s}).to_string(),
+        ),
+        (
+            "json-serialization-general",
+            "the general JWS JSON serialization (a signatures array)",
+            json!({"payload": p, "signatures": [{"protected": h, "signature": s}]}).to_string(),
+        ),
+        (
+            "header-duplicate-escaped-alg",
+            "the header has alg twice, the second spelled \\u0061lg (none)",
+            format!(
+                "{}.{p}.{s}",
+                b64(format!(
+                    r#"{{"alg":"Ed25519","typ":"kycvs+jwt","kid":"{kid_a}","\u0061lg":"none"}}"#
+                )
+                .as_bytes())
+            ),
+        ),
+        (
+            "header-deep-nesting",
+            "the header nested 1,000 arrays deep",
+            format!(
+                "{}.{p}.{s}",
+                b64(("[".repeat(1000) + &"]".repeat(1000)).as_bytes())
+            ),
+        ),
+        (
+            "header-lone-surrogate",
+            "the header holds a lone UTF-16 surrogate escape",
+            format!(
+                "{}.{p}.{s}",
+                b64(format!(
+                    r#"{{"alg":"Ed25519","typ":"kycvs+jwt","kid":"{kid_a}\ud800"}}"#
+                )
+                .as_bytes())
+            ),
         ),
         (
             "short-signature",
@@ -454,6 +512,35 @@ fn build() -> Vec<Case> {
             "claims nested 1,400 arrays deep (parser depth limit)",
             ("[".repeat(1400) + &"]".repeat(1400)).into_bytes(),
         ),
+        (
+            "claims-bom",
+            "claims start with a UTF-8 BOM",
+            [b"\xef\xbb\xbf".as_slice(), base_json.to_string().as_bytes()].concat(),
+        ),
+        (
+            "claims-duplicate-escaped-vs",
+            "claims with vs twice, the second spelled \\u0076s",
+            base_json
+                .to_string()
+                .replace("\"vs\":2", "\"vs\":2,\"\\u0076s\":0")
+                .into_bytes(),
+        ),
+        (
+            "claims-lone-surrogate",
+            "sub holds a lone UTF-16 surrogate escape",
+            base_json
+                .to_string()
+                .replace("\"sub\":\"", "\"sub\":\"\\udc00")
+                .into_bytes(),
+        ),
+        (
+            "claims-not-json-nan",
+            "vs = NaN (not JSON)",
+            base_json
+                .to_string()
+                .replace("\"vs\":2", "\"vs\":NaN")
+                .into_bytes(),
+        ),
     ];
     for (name, desc, bytes) in signed_raw_claims {
         cases.push(
@@ -462,6 +549,46 @@ fn build() -> Vec<Case> {
             sign_raw(&a, hdr.to_string().as_bytes(), &bytes),
             "malformed",
         );
+    }
+
+    // Tokens that are not UTF-8 (carried as hex: testvectors/README.md).
+    let not_utf8: Vec<(&str, &str, Vec<u8>, &'static str)> = vec![
+        (
+            "malformed/token-invalid-utf8",
+            "a 0xff byte inside the claims segment of a valid token",
+            [
+                h.as_bytes(),
+                b".",
+                &p.as_bytes()[..8],
+                b"\xff",
+                &p.as_bytes()[8..],
+                b".",
+                s.as_bytes(),
+            ]
+            .concat(),
+            "malformed",
+        ),
+        (
+            "malformed/token-latin1",
+            "an ISO-8859-1 byte (0xe9) appended to a valid token",
+            [good.as_bytes(), b"\xe9"].concat(),
+            "malformed",
+        ),
+        (
+            "malformed/token-overlong-dot",
+            "the first '.' written as the overlong UTF-8 sequence C0 AE",
+            [h.as_bytes(), b"\xc0\xae", p.as_bytes(), b".", s.as_bytes()].concat(),
+            "malformed",
+        ),
+        (
+            "too_large/invalid-utf8-4097-bytes",
+            "4097 bytes that are not UTF-8: size is checked before encoding",
+            vec![0xff; 4097],
+            "too_large",
+        ),
+    ];
+    for (name, desc, bytes, expected) in not_utf8 {
+        cases.push_bytes(name, desc, bytes, expected);
     }
 
     // Header.
@@ -807,6 +934,79 @@ fn build() -> Vec<Case> {
         "bad_claims",
     );
 
+    // More number spellings serde_json's writer cannot produce.
+    let claims_text = base_json.to_string();
+    for (name, desc, from, to) in [
+        (
+            "iat-integral-float",
+            "iat written with a fraction (.0)",
+            format!("\"iat\":{IAT}"),
+            format!("\"iat\":{IAT}.0"),
+        ),
+        (
+            "exp-exponent",
+            "exp written with an exponent (1.80000027e9)",
+            format!("\"exp\":{EXP}"),
+            "\"exp\":1.80000027e9".to_owned(),
+        ),
+        (
+            "exp-beyond-u64",
+            "exp = 2^64",
+            format!("\"exp\":{EXP}"),
+            "\"exp\":18446744073709551616".to_owned(),
+        ),
+        (
+            "vs-minus-0",
+            "vs = -0",
+            "\"vs\":2".to_owned(),
+            "\"vs\":-0".to_owned(),
+        ),
+        (
+            "vs-2.0",
+            "vs = 2.0",
+            "\"vs\":2".to_owned(),
+            "\"vs\":2.0".to_owned(),
+        ),
+    ] {
+        assert!(claims_text.contains(&from), "{name}");
+        cases.push(
+            &format!("bad_claims/{name}"),
+            desc,
+            sign_raw(
+                &a,
+                hdr.to_string().as_bytes(),
+                claims_text.replace(&from, &to).as_bytes(),
+            ),
+            "bad_claims",
+        );
+    }
+    // The same claims spelled differently as JSON verify: the signature covers the bytes
+    // received, and the claims are read from them, never from a re-serialisation.
+    let base_result = result_of(&base, &kid_a);
+    for (name, desc, text) in [
+        (
+            "pretty-printed-claims",
+            "claims signed as pretty-printed JSON (whitespace and newlines)",
+            serde_json::to_string_pretty(&base_json).expect("json"),
+        ),
+        (
+            "escaped-strings",
+            "claims whose sub and nonce are written with \\u escapes",
+            claims_text
+                .replace("\"sub\":\"psn", "\"sub\":\"\\u0070sn")
+                .replace("\"nonce\":\"PNR", "\"nonce\":\"\\u0050NR"),
+        ),
+    ] {
+        let result = base_result.clone();
+        cases.push_with(
+            &format!("ok/{name}"),
+            desc,
+            sign_raw(&a, hdr.to_string().as_bytes(), text.as_bytes()),
+            "ok",
+            |k| k.result = Some(result),
+        );
+    }
+
     // Binding and policy.
     let mut with = |name: &str,
                     desc: &str,
@@ -872,6 +1072,23 @@ fn build() -> Vec<Case> {
         &|_| {},
         "expired",
         &|k| k.now = EXP + 60,
+    );
+    with(
+        "expired/past-leeway",
+        "now = exp + leeway + 1",
+        &|_| {},
+        "expired",
+        &|k| k.now = EXP + 61,
+    );
+    with(
+        "ok/exp-equals-now",
+        "now = exp is still inside the 60 s leeway",
+        &|_| {},
+        "ok",
+        &|k| {
+            k.now = EXP;
+            k.result = Some(result_of(&base, &kid_a));
+        },
     );
     with(
         "expired/long-ago",
@@ -959,32 +1176,55 @@ fn keys_json() -> String {
 }
 
 fn verify_json(cases: &[Case]) -> String {
-    let cases: Vec<Value> = cases
-        .iter()
-        .map(|c| {
+    let to_json = |c: &Case| {
+        // A JSON string cannot carry bytes that are not UTF-8: `token_hex` replaces `token`.
+        let (token_key, token) = match &c.bytes {
+            Some(bytes) => ("token_hex", Value::from(hex::encode(bytes))),
+            None => ("token", Value::from(c.token.clone())),
+        };
+        let mut v = json!({"name": c.name, "description": c.description});
+        let object = v.as_object_mut().expect("object");
+        object.insert(token_key.into(), token);
+        object.extend(
             json!({
-                "name": c.name, "description": c.description, "token": c.token,
                 "policy": {
                     "audience": c.policy.audience, "issuers": c.policy.issuers,
                     "leeway": c.policy.leeway, "max_lifetime": c.policy.max_lifetime,
                 },
                 "now": c.now, "nonce": c.nonce, "expected": c.expected, "result": c.result,
             })
-        })
+            .as_object()
+            .expect("object")
+            .clone(),
+        );
+        v
+    };
+    let text: Vec<Value> = cases
+        .iter()
+        .filter(|c| c.bytes.is_none())
+        .map(to_json)
+        .collect();
+    let bytes: Vec<Value> = cases
+        .iter()
+        .filter(|c| c.bytes.is_some())
+        .map(to_json)
         .collect();
     pretty(&json!({
         "description": "kycvs token v1 verification vectors. Verify each token with a \
             verifier built from trust.jwks and the case's policy, at time `now`, expecting \
             `nonce` (null: none). `expected` is \"ok\" or the error code; `result` is the \
-            verified status for ok cases. Generated by testvectors/generator; do not edit.",
+            verified status for ok cases. `byte_cases` are tokens that are not UTF-8, given \
+            as `token_hex` instead of `token`: verify their bytes. Generated by \
+            testvectors/generator; do not edit.",
         "jwks_file": "trust.jwks",
-        "cases": cases,
+        "cases": text,
+        "byte_cases": bytes,
     }))
 }
 
 fn verify_tsv(cases: &[Case]) -> String {
     let mut out = String::from(
-        "name\ttoken\taudience\tissuers\tleeway\tmax_lifetime\tnow\tnonce\texpected\tstatus\tkid\n",
+        "name\ttoken\taudience\tissuers\tleeway\tmax_lifetime\tnow\tnonce\texpected\tstatus\tkid\ttoken_hex\n",
     );
     // A token holding a newline (the trailing-newline case) cannot be a TSV field.
     for c in cases.iter().filter(|c| !c.token.contains('\n')) {
@@ -1008,6 +1248,7 @@ fn verify_tsv(cases: &[Case]) -> String {
             c.expected.to_owned(),
             status,
             kid.to_owned(),
+            c.bytes.as_deref().map(hex::encode).unwrap_or_default(),
         ];
         for f in &fields {
             assert!(
@@ -1033,12 +1274,14 @@ fn files() -> Vec<(&'static str, String)> {
         assert!(names.insert(c.name.clone()), "duplicate case {}", c.name);
     }
     cases.sort_by(|a, b| a.name.cmp(&b.name));
-    vec![
+    let mut files = vec![
         ("trust.jwks", trust_jwks()),
         ("keys.json", keys_json()),
         ("verify.json", verify_json(&cases)),
         ("verify.tsv", verify_tsv(&cases)),
-    ]
+    ];
+    files.extend(bundles::files());
+    files
 }
 
 fn main() -> ExitCode {

@@ -1,0 +1,172 @@
+"""Writes benches/RESULTS.md: every kycvs figure beside its baseline from the same run, as a
+ratio, with the targets of issue 5, the machine and the date. Run by benches/run.sh.
+
+Reads criterion's estimates (median) under TARGET/criterion, and the JSON files that
+benches/python/bench.py, benches/c/bench.c and the CLI memory check wrote to TARGET/bench-results.
+"""
+
+from __future__ import annotations
+
+import datetime
+import json
+import os
+import platform
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+BATCH_SIZES = [16, 64, 256, 1024]
+PARALLEL = 4096
+
+
+def median_ns(criterion: Path, *parts: str) -> float | None:
+    path = criterion.joinpath(*parts, "new", "estimates.json")
+    if not path.exists():
+        return None
+    return float(json.loads(path.read_text())["median"]["point_estimate"])
+
+
+def load(path: Path) -> dict[str, Any] | None:
+    return json.loads(path.read_text()) if path.exists() else None
+
+
+def cpu_model() -> str:
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
+
+
+def verdict(ratio: float | None, target: float | None) -> str:
+    if ratio is None:
+        return "not run"
+    if target is None:
+        return ""
+    return "met" if ratio >= target else "**missed**"
+
+
+def main() -> None:
+    target = Path(sys.argv[1])
+    out = Path(sys.argv[2])
+    criterion = target / "criterion"
+    results = target / "bench-results"
+    rows: list[tuple[str, str, float | None, float | None, float | None, float | None]] = []
+
+    def row(what: str, base: str, ours: float | None, theirs: float | None,
+            target_ratio: float | None, scale: float = 1.0) -> None:
+        ratio = theirs / ours * scale if ours and theirs else None
+        rows.append((what, base, ours, theirs, ratio, target_ratio))
+
+    ns = lambda *p: median_ns(criterion, *p)  # noqa: E731
+    row("verify/single: full token", "dalek `verify_strict`, raw",
+        ns("verify_single", "kycvs"), ns("verify_single", "dalek_verify_strict"), 0.92)
+    row("verify/single: full token", "jsonwebtoken `decode` (EdDSA)",
+        ns("verify_single", "kycvs"), ns("verify_single", "jsonwebtoken_decode"), None)
+    row("issue/single", "dalek `sign`, raw", ns("issue_single", "kycvs"),
+        ns("issue_single", "dalek_sign"), 0.9)
+    row("issue/single", "jsonwebtoken `encode` (EdDSA)", ns("issue_single", "kycvs"),
+        ns("issue_single", "jsonwebtoken_encode"), None)
+    for n in BATCH_SIZES:
+        group = f"verify_batch_{n}"
+        strict = ns(group, "dalek_verify_strict_each")
+        for keys, target_ratio in (("same_key", 4.0), ("mixed_keys", 2.8)):
+            t = target_ratio if n == 1024 else None
+            ours = ns(group, "kycvs", keys)
+            row(f"verify/batch/{n}, {keys.replace('_', ' ')}, 1 thread",
+                "dalek `verify_strict` each", ours, strict, t)
+            row(f"verify/batch/{n}, {keys.replace('_', ' ')}, 1 thread",
+                f"dalek `verify_batch` ({keys.replace('_', ' ')})", ours,
+                ns(group, "dalek_verify_batch", keys), None)
+    cores = os.cpu_count() or 1
+    par_dir = criterion / f"verify_parallel_{PARALLEL}" / "kycvs"
+    threads = max((int(p.name) for p in par_dir.iterdir() if p.name.isdigit()), default=1) \
+        if par_dir.exists() else 1
+    one = ns(f"verify_parallel_{PARALLEL}", "kycvs", "1")
+    many = ns(f"verify_parallel_{PARALLEL}", "kycvs", str(threads))
+    row(f"verify/parallel/{PARALLEL}, {threads} threads, per thread",
+        "same batch, 1 thread", many, one, 0.85, 1.0 / threads)
+
+    lines = [
+        "# kycvs benchmark results",
+        "",
+        f"Written by `make bench` (benches/run.sh) on {datetime.date.today().isoformat()}: "
+        f"{cpu_model()}, {cores} logical cores, {platform.system()} {platform.release()}, "
+        f"{subprocess.run(['rustc', '--version'], capture_output=True, text=True).stdout.strip()}"
+        f"{', RUSTFLAGS=' + os.environ['RUSTFLAGS'] if os.environ.get('RUSTFLAGS') else ', generic build'}.",
+        "",
+        "Each ratio is baseline time / kycvs time, both measured in this run (criterion medians;",
+        "the Python and C figures are the best of several rounds). Above 1: kycvs is faster.",
+        "",
+        "## Rust (criterion, `cargo bench -p kycvs-benches`)",
+        "",
+        "| bench | baseline | kycvs µs | baseline µs | ratio | target | |",
+        "|---|---|---:|---:|---:|---:|---|",
+    ]
+    for what, base, ours, theirs, ratio, tgt in rows:
+        per = 1.0
+        if what.startswith("verify/batch/"):
+            per = float(what.split("/")[2].split(",")[0])
+        elif what.startswith("verify/parallel"):
+            per = float(PARALLEL)
+        fmt = lambda v: f"{v / 1000 / per:.2f}" if v else "-"  # noqa: E731
+        lines.append(
+            f"| {what} | {base} | {fmt(ours)} | {fmt(theirs)} | "
+            f"{f'{ratio:.2f}' if ratio else '-'} | {f'>= {tgt}' if tgt else ''} | "
+            f"{verdict(ratio, tgt)} |"
+        )
+    lines += ["", "Batch figures are per token. The parallel ratio is (1-thread time / "
+              f"{threads}-thread time) / {threads}.", ""]
+
+    py = load(results / "python.json")
+    py1 = load(results / "python-1thread.json")
+    if py:
+        lines += ["## Python (benches/python, PyJWT + cryptography, PyNaCl)", "",
+                  "| figure | value | target | |", "|---|---:|---:|---|"]
+        r = py["ratios"]
+        lines.append(f"| `verify` vs PyJWT `decode` | {r['verify_vs_pyjwt']:.2f} x | >= 3.3 x | "
+                     f"{verdict(r['verify_vs_pyjwt'], 3.3)} |")
+        lines.append(f"| `verify` vs PyNaCl raw verify | {r['verify_vs_pynacl']:.2f} x | | |")
+        lines.append(f"| `verify_batch` vs PyJWT, per core ({py['cores']} cores) | "
+                     f"{r['verify_batch_vs_pyjwt_per_core']:.2f} x | >= 12 x | "
+                     f"{verdict(r['verify_batch_vs_pyjwt_per_core'], 12)} |")
+        if py1:
+            r1 = py1["ratios"]
+            lines.append(f"| `verify_batch` vs PyJWT, 1 thread (RAYON_NUM_THREADS=1) | "
+                         f"{r1['verify_batch_vs_pyjwt']:.2f} x | >= 12 x | "
+                         f"{verdict(r1['verify_batch_vs_pyjwt'], 12)} |")
+        us = py["us"]
+        lines += ["", "µs per token: " + ", ".join(f"{k} {v:.1f}" for k, v in us.items()), ""]
+
+    c = load(results / "c.json")
+    c1 = load(results / "c-1thread.json")
+    if c:
+        lines += [f"## C (benches/c, libsodium {c['libsodium']})", "",
+                  "| figure | value | target | |", "|---|---:|---:|---|"]
+        r = c["ratios"]
+        lines.append(f"| `kycvs_verifier_verify` vs `crypto_sign_verify_detached` | "
+                     f"{r['verify_vs_sodium']:.2f} x | >= 1.2 x | "
+                     f"{verdict(r['verify_vs_sodium'], 1.2)} |")
+        lines.append(f"| `kycvs_verifier_verify_batch` (1024) vs libsodium, all cores | "
+                     f"{r['batch_vs_sodium']:.2f} x | >= 5 x | {verdict(r['batch_vs_sodium'], 5)} |")
+        if c1:
+            lines.append(f"| `kycvs_verifier_verify_batch` (1024) vs libsodium, 1 thread | "
+                         f"{c1['ratios']['batch_vs_sodium']:.2f} x | | |")
+        lines += ["", "µs per token: " + ", ".join(f"{k} {v:.1f}" for k, v in c["us"].items()), ""]
+
+    cli = load(results / "cli.json")
+    if cli:
+        lines += ["## CLI", "",
+                  f"`kycvs verify` over {cli['tokens']:,} tokens on stdin: peak RSS "
+                  f"{cli['max_rss_kib'] / 1024:.1f} MiB (target <= 64 MiB: "
+                  f"{'met' if cli['max_rss_kib'] <= 64 * 1024 else '**missed**'}), "
+                  f"{cli['seconds']:.1f} s, {cli['lines']:,} verdict lines.", ""]
+    out.write_text("\n".join(lines))
+    print("\n".join(lines))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,35 @@
+#!/usr/bin/env bash
+# `make bench`: every benchmark, then benches/RESULTS.md (benches/report.py), the ratio table
+# the README quotes. Each kycvs figure sits beside its baseline measured in the same run:
+#   1. criterion (benches/benches/verify.rs): Rust beside raw ed25519-dalek and jsonwebtoken;
+#   2. benches/python: the Python binding beside PyJWT (cryptography) and PyNaCl;
+#   3. benches/c: the C API beside libsodium;
+#   4. the CLI's peak memory over 1,000,000 tokens on stdin.
+# Set RUSTFLAGS="-C target-cpu=native" for a build tuned to this CPU (README: "Performance").
+set -euo pipefail
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$root"
+target="${CARGO_TARGET_DIR:-$root/target}"
+results="$target/bench-results"
+mkdir -p "$results"
+rm -f "$results"/*.json
+
+step() { printf '\n== %s\n' "$*" >&2; }
+
+step "criterion"
+cargo bench -p kycvs-benches --bench verify
+
+step "python"
+bash benches/python/bench.sh --json "$results/python.json"
+RAYON_NUM_THREADS=1 bash benches/python/bench.sh --json "$results/python-1thread.json"
+
+step "c"
+bash benches/c/bench.sh "$results/c.json"
+RAYON_NUM_THREADS=1 bash benches/c/bench.sh "$results/c-1thread.json"
+
+step "cli: peak RSS over 1,000,000 tokens"
+bash benches/cli-memory.sh 1000000 "$results/cli.json"
+
+step "report"
+python3 benches/report.py "$target" benches/RESULTS.md > /dev/null
+echo "run.sh: wrote benches/RESULTS.md" >&2

@@ -1,0 +1,119 @@
+//! The replay guard attached to a verifier: single, batch (serial and parallel) and threads.
+
+use kycvs_core::{
+    BatchItem, ErrorCode, Issuer, Policy, ReplayGuard, SigningKey, TokenRequest, TrustStore,
+    VaccinationStatus, Verifier,
+};
+use std::sync::Arc;
+
+const NOW: u64 = 1_800_000_000;
+
+fn setup(capacity: usize) -> (Issuer, Verifier) {
+    let key = SigningKey::from_seed(&[9; 32]);
+    let mut trust = TrustStore::new();
+    trust
+        .add(key.public_key().clone(), "cowin.example")
+        .unwrap();
+    let issuer = Issuer::new(key, "cowin.example").unwrap();
+    let guard = Arc::new(ReplayGuard::new(capacity).unwrap().with_leeway(0));
+    let verifier = Verifier::new(trust, Policy::new("irctc.example"))
+        .unwrap()
+        .with_replay_guard(guard);
+    (issuer, verifier)
+}
+
+fn token(issuer: &Issuer, nonce: &str) -> String {
+    let request = TokenRequest {
+        audience: "irctc.example",
+        nonce,
+        subject: "p-1",
+        status: VaccinationStatus::PartiallyVaccinated,
+        ttl: 300,
+    };
+    issuer.issue(&request, NOW).unwrap()
+}
+
+#[test]
+fn second_presentation_is_replayed_until_it_could_no_longer_verify() {
+    let (issuer, verifier) = setup(16);
+    let t = token(&issuer, "PNR-1");
+    verifier.verify(&t, None, NOW).unwrap();
+    let err = verifier.verify(&t, None, NOW + 1).unwrap_err();
+    assert_eq!(err.code(), ErrorCode::Replayed);
+    // Within the policy's 60 s leeway after exp it is still remembered, although the guard's
+    // own leeway is 0: the verifier hands it exp + its leeway.
+    let err = verifier.verify(&t, None, NOW + 300 + 59).unwrap_err();
+    assert_eq!(err.code(), ErrorCode::Replayed);
+    // After that the token is simply expired.
+    let err = verifier.verify(&t, None, NOW + 300 + 60).unwrap_err();
+    assert_eq!(err.code(), ErrorCode::Expired);
+}
+
+#[test]
+fn a_rejected_token_is_not_recorded() {
+    let (issuer, verifier) = setup(16);
+    let t = token(&issuer, "PNR-1");
+    let err = verifier.verify(&t, Some("PNR-2"), NOW).unwrap_err();
+    assert_eq!(err.code(), ErrorCode::NonceMismatch);
+    verifier.verify(&t, Some("PNR-1"), NOW).unwrap();
+}
+
+#[test]
+fn in_a_batch_the_first_presentation_wins_also_in_parallel() {
+    let (issuer, verifier) = setup(4096);
+    let tokens: Vec<String> = (0..300)
+        .map(|i| token(&issuer, &format!("PNR-{i}")))
+        .collect();
+    // Token 7 again at the end (another chunk when the batch runs in parallel), and token 250
+    // twice in a row.
+    let mut order: Vec<usize> = (0..300).collect();
+    order.push(7);
+    order.insert(251, 250);
+    let items: Vec<BatchItem<'_>> = order
+        .iter()
+        .map(|&i| BatchItem::new(tokens[i].as_str(), None))
+        .collect();
+    let verdicts = verifier.verify_batch(&items, NOW);
+    let replayed: Vec<usize> = verdicts
+        .iter()
+        .enumerate()
+        .filter(|(_, v)| matches!(v, Err(e) if e.code() == ErrorCode::Replayed))
+        .map(|(i, _)| i)
+        .collect();
+    assert_eq!(replayed, vec![251, 301]);
+    assert_eq!(verdicts.iter().filter(|v| v.is_ok()).count(), 300);
+}
+
+#[test]
+fn threads_presenting_one_token_get_exactly_one_success() {
+    let (issuer, verifier) = setup(16);
+    let t = token(&issuer, "PNR-1");
+    let verifier = Arc::new(verifier);
+    let oks: usize = std::thread::scope(|scope| {
+        let handles: Vec<_> = (0..8)
+            .map(|_| {
+                let verifier = Arc::clone(&verifier);
+                let t = t.clone();
+                scope.spawn(move || usize::from(verifier.verify(&t, None, NOW).is_ok()))
+            })
+            .collect();
+        handles.into_iter().map(|h| h.join().unwrap()).sum()
+    });
+    assert_eq!(oks, 1);
+}
+
+#[test]
+fn a_full_guard_fails_closed() {
+    let (issuer, verifier) = setup(2);
+    verifier
+        .verify(&token(&issuer, "PNR-1"), None, NOW)
+        .unwrap();
+    verifier
+        .verify(&token(&issuer, "PNR-2"), None, NOW)
+        .unwrap();
+    let err = verifier
+        .verify(&token(&issuer, "PNR-3"), None, NOW)
+        .unwrap_err();
+    assert_eq!(err.code(), ErrorCode::Replayed);
+    assert!(err.detail().contains("full"), "{err}");
+}

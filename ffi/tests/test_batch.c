@@ -1,0 +1,372 @@
+/* kycvs_verifier_verify_batch: every verdict equals the single verdict on the whole vector
+ * corpus (testvectors/verify.tsv, one batch per distinct policy), per-item verdicts in a large
+ * same-key batch holding bad tokens, per-item argument errors, NULL and empty arguments, and
+ * one verifier shared by four threads calling the batch API at once.
+ * Usage: test_batch [TESTVECTORS_DIR]. Prints "N passed, M failed"; exits non-zero on failure. */
+#define _POSIX_C_SOURCE 200809L
+#include "kycvs.h"
+
+#include <pthread.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static int passed, failed;
+
+#define CHECK(cond)                                                                  \
+    do {                                                                             \
+        if (cond) {                                                                  \
+            passed++;                                                                \
+        } else {                                                                     \
+            failed++;                                                                \
+            fprintf(stderr, "%s:%d: CHECK failed: %s\n", __FILE__, __LINE__, #cond); \
+        }                                                                            \
+    } while (0)
+
+#define S(text) text, strlen(text)
+
+/* name token audience issuers leeway max_lifetime now nonce expected status kid, then
+ * optionally token_hex (the token, when it is not UTF-8). */
+enum { FIELD_COUNT = 12, MIN_FIELDS = 11, MAX_CASES = 1024, BIG = 300, THREADS = 4 };
+
+static const uint64_t NOW = 1700000000u;
+static const char *const ISSUER = "cowin.example";
+static const char *const AUDIENCE = "irctc.example";
+static const char *const NONCE = "PNR-4711";
+
+static char *read_file(const char *dir, const char *name) {
+    char path[4096];
+    snprintf(path, sizeof path, "%s/%s", dir, name);
+    FILE *f = fopen(path, "rb");
+    if (f == NULL) {
+        perror(path);
+        exit(2);
+    }
+    size_t cap = 1 << 16, len = 0, n;
+    char *buf = malloc(cap);
+    while (buf != NULL && (n = fread(buf + len, 1, cap - len - 1, f)) > 0) {
+        len += n;
+        if (cap - len - 1 == 0) {
+            char *bigger = realloc(buf, cap * 2);
+            if (bigger == NULL) {
+                free(buf);
+                buf = NULL;
+                break;
+            }
+            buf = bigger;
+            cap *= 2;
+        }
+    }
+    if (buf == NULL || ferror(f)) {
+        fprintf(stderr, "cannot read %s\n", path);
+        exit(2);
+    }
+    fclose(f);
+    buf[len] = '\0';
+    return buf;
+}
+
+static int split_fields(char *line, char *fields[FIELD_COUNT]) {
+    static char empty[] = "";
+    for (int f = 0; f < FIELD_COUNT; f++) {
+        fields[f] = empty;
+    }
+    int count = 0;
+    char *p = line;
+    for (;;) {
+        if (count == FIELD_COUNT) {
+            return 0;
+        }
+        fields[count++] = p;
+        char *tab = strchr(p, '\t');
+        if (tab == NULL) {
+            break;
+        }
+        *tab = '\0';
+        p = tab + 1;
+    }
+    return count >= MIN_FIELDS;
+}
+
+/* Decodes a hex field in place; returns its length in bytes. */
+static size_t decode_hex(char *hex) {
+    size_t n = 0;
+    for (const char *p = hex; p[0] != '\0' && p[1] != '\0'; p += 2) {
+        char pair[3] = {p[0], p[1], '\0'};
+        hex[n++] = (char)strtoul(pair, NULL, 16);
+    }
+    return n;
+}
+
+/* The verifier for a case's policy (fields 2..5), or NULL. */
+static const kycvs_verifier *build_verifier(char *fields[FIELD_COUNT],
+                                            const kycvs_trust_store *trust) {
+    kycvs_verifier_builder *builder = NULL;
+    const kycvs_verifier *verifier = NULL;
+    kycvs_result r = kycvs_verifier_builder_new(S(fields[2]), &builder);
+    char *issuer = fields[3];
+    while (r == KYCVS_RESULT_OK && issuer[0] != '\0') {
+        char *comma = strchr(issuer, ',');
+        size_t len = comma != NULL ? (size_t)(comma - issuer) : strlen(issuer);
+        r = kycvs_verifier_builder_add_issuer(builder, issuer, len);
+        issuer = comma != NULL ? comma + 1 : issuer + len;
+    }
+    if (r == KYCVS_RESULT_OK) {
+        r = kycvs_verifier_builder_set_leeway(builder, strtoull(fields[4], NULL, 10));
+    }
+    if (r == KYCVS_RESULT_OK) {
+        r = kycvs_verifier_builder_set_max_lifetime(builder, strtoull(fields[5], NULL, 10));
+    }
+    if (r == KYCVS_RESULT_OK) {
+        r = kycvs_verifier_builder_build(builder, trust, &verifier);
+    }
+    kycvs_verifier_builder_free(builder);
+    return verifier;
+}
+
+static int same_policy(char *a[FIELD_COUNT], char *b[FIELD_COUNT]) {
+    for (int f = 2; f <= 6; f++) {
+        if (strcmp(a[f], b[f]) != 0) {
+            return 0;
+        }
+    }
+    return 1;
+}
+
+/* For each distinct policy and time: one batch of every vector token; each verdict must equal
+ * the single verdict under that policy, and, for the cases of that policy, the expected one. */
+static void test_vector_corpus(const char *dir) {
+    char *jwks = read_file(dir, "trust.jwks");
+    char *tsv = read_file(dir, "verify.tsv");
+    kycvs_trust_store *trust = NULL;
+    CHECK(kycvs_trust_store_from_jwks((const uint8_t *)jwks, strlen(jwks), &trust) ==
+          KYCVS_RESULT_OK);
+    static char *cases[MAX_CASES][FIELD_COUNT];
+    size_t n = 0;
+    char *line = strchr(tsv, '\n'); /* skip the header line */
+    while (line != NULL && line[1] != '\0' && n < MAX_CASES) {
+        line++;
+        char *newline = strchr(line, '\n');
+        if (newline != NULL) {
+            *newline = '\0';
+        }
+        if (split_fields(line, cases[n])) {
+            n++;
+        } else {
+            CHECK(!"a verify.tsv line has 11 or 12 fields");
+        }
+        line = newline;
+    }
+    CHECK(n > 100);
+    kycvs_batch_item *items = calloc(n, sizeof *items);
+    kycvs_result *results = calloc(n, sizeof *results);
+    kycvs_verified_status *statuses = calloc(n, sizeof *statuses);
+    for (size_t i = 0; i < n; i++) {
+        items[i].token = cases[i][1];
+        items[i].token_len = strlen(cases[i][1]);
+        if (cases[i][11][0] != '\0') {
+            items[i].token = cases[i][11];
+            items[i].token_len = decode_hex(cases[i][11]);
+        }
+        items[i].nonce = cases[i][7][0] != '\0' ? cases[i][7] : NULL;
+        items[i].nonce_len = strlen(cases[i][7]);
+    }
+    size_t policies = 0;
+    for (size_t p = 0; p < n; p++) {
+        int seen = 0;
+        for (size_t q = 0; q < p && !seen; q++) {
+            seen = same_policy(cases[p], cases[q]);
+        }
+        if (seen) {
+            continue;
+        }
+        policies++;
+        const kycvs_verifier *verifier = build_verifier(cases[p], trust);
+        CHECK(verifier != NULL);
+        if (verifier == NULL) {
+            continue;
+        }
+        uint64_t now = strtoull(cases[p][6], NULL, 10);
+        CHECK(kycvs_verifier_verify_batch(verifier, items, n, now, results, statuses) ==
+              KYCVS_RESULT_OK);
+        for (size_t i = 0; i < n; i++) {
+            kycvs_verified_status single;
+            kycvs_result want = kycvs_verifier_verify(verifier, items[i].token,
+                                                      items[i].token_len, items[i].nonce,
+                                                      items[i].nonce_len, now, &single);
+            if (results[i] != want) {
+                fprintf(stderr, "FAIL %s: batch %s, single %s\n", cases[i][0],
+                        kycvs_result_name(results[i]), kycvs_result_name(want));
+            }
+            CHECK(results[i] == want);
+            if (want == KYCVS_RESULT_OK) {
+                /* Field by field: the struct's padding is not part of the answer. */
+                CHECK(statuses[i].status == single.status && statuses[i].iat == single.iat &&
+                      statuses[i].exp == single.exp && strcmp(statuses[i].iss, single.iss) == 0 &&
+                      strcmp(statuses[i].sub, single.sub) == 0 &&
+                      strcmp(statuses[i].aud, single.aud) == 0 &&
+                      strcmp(statuses[i].jti, single.jti) == 0 &&
+                      strcmp(statuses[i].nonce, single.nonce) == 0 &&
+                      strcmp(statuses[i].kid, single.kid) == 0);
+            }
+            if (same_policy(cases[i], cases[p])) {
+                CHECK(strcmp(kycvs_result_name(results[i]), cases[i][8]) == 0);
+                if (results[i] == KYCVS_RESULT_OK) {
+                    CHECK(strcmp(statuses[i].kid, cases[i][10]) == 0);
+                    CHECK(statuses[i].status == strtoul(cases[i][9], NULL, 10));
+                }
+            }
+        }
+        kycvs_verifier_free(verifier);
+    }
+    CHECK(policies > 1);
+    free(items);
+    free(results);
+    free(statuses);
+    kycvs_trust_store_free(trust);
+    free(jwks);
+    free(tsv);
+}
+
+/* A verifier trusting a fresh key, and BIG tokens it issued (subject "p-<i>"). */
+static const kycvs_verifier *verifier;
+static char tokens[BIG][KYCVS_TOKEN_BUF_LEN];
+static kycvs_batch_item big[BIG];
+
+static void setup_big(void) {
+    kycvs_signing_key *key = NULL;
+    kycvs_issuer *issuer = NULL;
+    kycvs_trust_store *trust = NULL;
+    kycvs_verifier_builder *builder = NULL;
+    char jwk[512], jwks[600];
+    size_t len = 0;
+    CHECK(kycvs_signing_key_generate(&key) == KYCVS_RESULT_OK);
+    CHECK(kycvs_signing_key_public_jwk(key, S(ISSUER), jwk, sizeof jwk, &len) ==
+          KYCVS_RESULT_OK);
+    snprintf(jwks, sizeof jwks, "{\"keys\":[%s]}", jwk);
+    CHECK(kycvs_trust_store_from_jwks((const uint8_t *)jwks, strlen(jwks), &trust) ==
+          KYCVS_RESULT_OK);
+    CHECK(kycvs_issuer_new(key, S(ISSUER), false, &issuer) == KYCVS_RESULT_OK);
+    for (int i = 0; i < BIG; i++) {
+        char subject[32];
+        snprintf(subject, sizeof subject, "p-%d", i);
+        CHECK(kycvs_issuer_issue(issuer, S(AUDIENCE), S(NONCE), S(subject), 2, 300, NOW,
+                                 tokens[i], sizeof tokens[i], &len) == KYCVS_RESULT_OK);
+        big[i].token = tokens[i];
+        big[i].token_len = len;
+        big[i].nonce = NONCE;
+        big[i].nonce_len = strlen(NONCE);
+    }
+    CHECK(kycvs_verifier_builder_new(S(AUDIENCE), &builder) == KYCVS_RESULT_OK);
+    CHECK(kycvs_verifier_builder_build(builder, trust, &verifier) == KYCVS_RESULT_OK);
+    kycvs_verifier_builder_free(builder);
+    kycvs_trust_store_free(trust);
+    kycvs_issuer_free(issuer);
+    kycvs_signing_key_free(key);
+}
+
+static int all_ok(const kycvs_result *results, size_t n) {
+    for (size_t i = 0; i < n; i++) {
+        if (results[i] != KYCVS_RESULT_OK) {
+            return 0;
+        }
+    }
+    return 1;
+}
+
+static void test_big_batch_with_bad_items(void) {
+    static kycvs_result results[BIG];
+    static kycvs_verified_status statuses[BIG];
+    CHECK(kycvs_verifier_verify_batch(verifier, big, BIG, NOW + 10, results, statuses) ==
+          KYCVS_RESULT_OK);
+    CHECK(all_ok(results, BIG));
+    CHECK(strcmp(statuses[BIG - 1].sub, "p-299") == 0 && statuses[7].status == 2);
+    /* Statuses are optional. */
+    CHECK(kycvs_verifier_verify_batch(verifier, big, BIG, NOW + 10, results, NULL) ==
+          KYCVS_RESULT_OK);
+    CHECK(all_ok(results, BIG));
+
+    static kycvs_batch_item bad[BIG];
+    static char forged[KYCVS_TOKEN_BUF_LEN];
+    memcpy(bad, big, sizeof bad);
+    /* A signature from another token: well-formed, wrong. */
+    size_t dot = strrchr(tokens[5], '.') - tokens[5];
+    snprintf(forged, sizeof forged, "%.*s%s", (int)dot, tokens[5], strrchr(tokens[6], '.'));
+    bad[5].token = forged;
+    bad[5].token_len = strlen(forged);
+    bad[17].nonce = "PNR-0000";
+    bad[17].nonce_len = 8;
+    bad[42].token = NULL;
+    bad[99].nonce = "\xff";
+    bad[99].nonce_len = 1;
+    bad[150].token_len = 10;
+    memset(results, 0, sizeof results);
+    CHECK(kycvs_verifier_verify_batch(verifier, bad, BIG, NOW + 10, results, statuses) ==
+          KYCVS_RESULT_OK);
+    CHECK(results[5] == KYCVS_RESULT_BAD_SIGNATURE);
+    CHECK(results[17] == KYCVS_RESULT_NONCE_MISMATCH);
+    CHECK(results[42] == KYCVS_RESULT_NULL_ARGUMENT);
+    CHECK(results[99] == KYCVS_RESULT_INVALID_ARGUMENT);
+    CHECK(results[150] == KYCVS_RESULT_MALFORMED);
+    int others_ok = 1;
+    for (int i = 0; i < BIG; i++) {
+        if (i != 5 && i != 17 && i != 42 && i != 99 && i != 150) {
+            others_ok &= results[i] == KYCVS_RESULT_OK;
+        }
+    }
+    CHECK(others_ok);
+    CHECK(kycvs_verifier_verify_batch(verifier, big, BIG, NOW + 3600, results, NULL) ==
+          KYCVS_RESULT_OK);
+    CHECK(results[0] == KYCVS_RESULT_EXPIRED && results[BIG - 1] == KYCVS_RESULT_EXPIRED);
+}
+
+static void test_arguments(void) {
+    kycvs_result results[2] = {KYCVS_RESULT_PANIC, KYCVS_RESULT_PANIC};
+    CHECK(kycvs_verifier_verify_batch(verifier, NULL, 0, NOW, NULL, NULL) == KYCVS_RESULT_OK);
+    CHECK(kycvs_verifier_verify_batch(NULL, big, 2, NOW, results, NULL) ==
+          KYCVS_RESULT_NULL_ARGUMENT);
+    CHECK(kycvs_verifier_verify_batch(verifier, NULL, 2, NOW, results, NULL) ==
+          KYCVS_RESULT_NULL_ARGUMENT);
+    CHECK(kycvs_verifier_verify_batch(verifier, big, 2, NOW, NULL, NULL) ==
+          KYCVS_RESULT_NULL_ARGUMENT);
+    /* Nothing is written when the call fails. */
+    CHECK(results[0] == KYCVS_RESULT_PANIC && results[1] == KYCVS_RESULT_PANIC);
+}
+
+static void *verify_in_thread(void *arg) {
+    kycvs_result *results = arg;
+    for (int round = 0; round < 3; round++) {
+        if (kycvs_verifier_verify_batch(verifier, big, BIG, NOW + 10, results, NULL) !=
+                KYCVS_RESULT_OK ||
+            !all_ok(results, BIG)) {
+            return (void *)1;
+        }
+    }
+    return NULL;
+}
+
+static void test_threads(void) {
+    static kycvs_result results[THREADS][BIG];
+    pthread_t threads[THREADS];
+    for (int t = 0; t < THREADS; t++) {
+        CHECK(pthread_create(&threads[t], NULL, verify_in_thread, results[t]) == 0);
+    }
+    for (int t = 0; t < THREADS; t++) {
+        void *ret = (void *)1;
+        CHECK(pthread_join(threads[t], &ret) == 0);
+        CHECK(ret == NULL);
+    }
+}
+
+int main(int argc, char **argv) {
+    const char *dir = argc > 1 ? argv[1] : "testvectors";
+    test_vector_corpus(dir);
+    setup_big();
+    test_big_batch_with_bad_items();
+    test_arguments();
+    test_threads();
+    kycvs_verifier_free(verifier);
+    printf("%d passed, %d failed\n", passed, failed);
+    return failed == 0 && passed > 0 ? 0 : 1;
+}
