@@ -4,12 +4,12 @@ SHELL := /bin/bash
 PREFIX ?= /usr/local
 CARGO ?= cargo
 
-.PHONY: demo test test-rust test-vectors test-c test-python test-examples lint header install bench clean
+.PHONY: demo test test-rust test-vectors test-c test-python test-examples test-fuzz lint header install bench clean
 
 demo:
 	$(CARGO) run --release -q -p kycvs-cli -- demo
 
-test: lint test-rust test-vectors test-c test-python test-examples
+test: lint test-rust test-vectors test-c test-python test-examples test-fuzz
 	@echo "make test: all suites passed"
 
 # kycvs is offline: no dependency may bring an HTTP client or a TLS stack.
@@ -41,6 +41,11 @@ test-examples:
 		$$(pkg-config --cflags --libs kycvs) -Wl,-rpath,"$(CURDIR)/target/example-prefix/lib"
 	target/quickstart
 	.venv/bin/python examples/quickstart.py
+
+# A few seconds of every cargo-fuzz target (nightly, AddressSanitizer); README "Fuzzing" says
+# how to run them longer.
+test-fuzz:
+	bash fuzz/smoke.sh 5
 
 # Regenerate include/kycvs.h with the pinned cbindgen.
 header:
