@@ -13,6 +13,9 @@ target="${CARGO_TARGET_DIR:-$root/target}"
 results="$target/bench-results"
 mkdir -p "$results"
 rm -f "$results"/*.json
+# Other work on the machine shows in every figure: the report records how busy it was.
+KYCVS_BENCH_LOAD="$(cut -d' ' -f1-3 /proc/loadavg 2>/dev/null || echo unknown)"
+export KYCVS_BENCH_LOAD
 
 step() { printf '\n== %s\n' "$*" >&2; }
 

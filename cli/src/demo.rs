@@ -279,7 +279,7 @@ pub fn run(_args: &Args) -> Result<Outcome, CliError> {
         nonce,
         Expect::Rejected(ErrorCode::TooLarge),
     ));
-    let claims = forged_claims(&subject, nonce);
+    let claims = forged_claims(&subject, nonce).map_err(fail("claims"))?;
     let header = |alg: &str, typ: &str| {
         json!({"alg": alg, "typ": typ, "kid": key.kid()})
             .to_string()
@@ -429,7 +429,7 @@ fn describe_verdict(verdict: &Result<VerifiedStatus, Error>) -> String {
 }
 
 /// Claims that would pass every claim check, for the forged tokens.
-fn forged_claims(subject: &str, nonce: &str) -> String {
+fn forged_claims(subject: &str, nonce: &str) -> Result<String, Error> {
     Claims {
         iss: ISSUER.to_owned(),
         sub: subject.to_owned(),

@@ -4,8 +4,11 @@ use crate::error::{Error, ErrorCode, Result};
 use crate::keys::{SigningKey, os_random};
 use crate::status::VaccinationStatus;
 use crate::token::{
-    Algorithm, Claims, Header, MAX_ID_LEN, MAX_TIME, MAX_TOKEN_LEN, encode_segment, is_valid_id,
+    Algorithm, Claims, ClaimsView, Header, MAX_ID_LEN, MAX_TIME, MAX_TOKEN_LEN, encode_segment,
+    is_valid_id,
 };
+use base64::Engine as _;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 
 /// The default token lifetime, in seconds.
 pub const DEFAULT_TTL: u64 = 300;
@@ -85,23 +88,34 @@ impl Issuer {
                 "now is out of range",
             ));
         }
-        let mut jti = [0u8; 16];
-        os_random(&mut jti)?;
-        self.sign_claims(&Claims {
-            iss: self.issuer.clone(),
-            sub: request.subject.to_owned(),
-            aud: request.audience.to_owned(),
+        let mut random = [0u8; 16];
+        os_random(&mut random)?;
+        // 16 bytes are 22 base64url characters: encoded on the stack.
+        let mut jti = [0u8; 22];
+        let jti = URL_SAFE_NO_PAD
+            .encode_slice(random, &mut jti)
+            .ok()
+            .and_then(|n| std::str::from_utf8(&jti[..n]).ok())
+            .ok_or_else(|| Error::new(ErrorCode::InvalidArgument, "jti does not encode"))?;
+        self.sign_view(&ClaimsView {
+            iss: &self.issuer,
+            sub: request.subject,
+            aud: request.audience,
             iat: now,
             exp: now + request.ttl,
-            jti: encode_segment(&jti),
-            nonce: request.nonce.to_owned(),
-            vs: request.status,
+            jti,
+            nonce: request.nonce,
+            vs: request.status.as_u8(),
         })
     }
 
     /// Signs fully specified claims (for reproducible test vectors). The claims must satisfy
     /// every v1 rule and name this issuer. Error: `invalid_argument`.
     pub fn sign_claims(&self, claims: &Claims) -> Result<String> {
+        self.sign_view(&claims.view())
+    }
+
+    fn sign_view(&self, claims: &ClaimsView<'_>) -> Result<String> {
         claims.check_values(ErrorCode::InvalidArgument)?;
         if claims.iss != self.issuer {
             return Err(Error::new(
@@ -109,7 +123,7 @@ impl Issuer {
                 "iss is not this issuer's id",
             ));
         }
-        let token = sign_compact(&self.key, &self.encoded_header, claims.to_json().as_bytes());
+        let token = sign_compact(&self.key, &self.encoded_header, &claims.to_json()?);
         if token.len() > MAX_TOKEN_LEN {
             return Err(Error::new(
                 ErrorCode::InvalidArgument,
@@ -132,10 +146,10 @@ fn sign_compact(key: &SigningKey, encoded_header: &str, payload: &[u8]) -> Strin
     let mut token = String::with_capacity(encoded_header.len() + payload.len() * 4 / 3 + 90);
     token.push_str(encoded_header);
     token.push('.');
-    token.push_str(&encode_segment(payload));
+    URL_SAFE_NO_PAD.encode_string(payload, &mut token);
     let signature = key.sign(token.as_bytes());
     token.push('.');
-    token.push_str(&encode_segment(&signature));
+    URL_SAFE_NO_PAD.encode_string(signature, &mut token);
     token
 }
 

@@ -3,9 +3,10 @@
 use crate::error::{Error, ErrorCode, Result, err};
 use crate::token::encode_segment;
 use curve25519_dalek::edwards::{CompressedEdwardsY, EdwardsPoint};
+use ed25519_dalek::hazmat::{ExpandedSecretKey, raw_sign};
 use ed25519_dalek::pkcs8::spki::der::pem::LineEnding;
 use ed25519_dalek::pkcs8::{DecodePrivateKey, EncodePrivateKey};
-use sha2::{Digest, Sha256};
+use sha2::{Digest, Sha256, Sha512};
 use std::fmt;
 use zeroize::{Zeroize, Zeroizing};
 
@@ -16,10 +17,19 @@ pub(crate) fn os_random(buf: &mut [u8]) -> Result<()> {
 
 /// An Ed25519 signing key. Its secret is zeroized on drop and never printed: `Debug` shows
 /// only the key id.
-#[derive(Clone)]
 pub struct SigningKey {
     inner: ed25519_dalek::SigningKey,
+    /// `SHA-512(seed)` split into the clamped secret scalar and the nonce prefix, derived once
+    /// here rather than on every signature (ed25519-dalek's `sign` re-hashes the seed each
+    /// time); zeroized on drop like the seed.
+    expanded: ExpandedSecretKey,
     public: PublicKey,
+}
+
+impl Clone for SigningKey {
+    fn clone(&self) -> SigningKey {
+        SigningKey::from_dalek(self.inner.clone())
+    }
 }
 
 impl SigningKey {
@@ -38,7 +48,12 @@ impl SigningKey {
 
     fn from_dalek(inner: ed25519_dalek::SigningKey) -> SigningKey {
         let public = PublicKey::from_point(inner.verifying_key().to_edwards());
-        SigningKey { inner, public }
+        let expanded = ExpandedSecretKey::from(inner.as_bytes());
+        SigningKey {
+            inner,
+            expanded,
+            public,
+        }
     }
 
     /// Loads a PKCS#8 PEM private key (`-----BEGIN PRIVATE KEY-----`), as written by
@@ -78,8 +93,9 @@ impl SigningKey {
     }
 
     pub(crate) fn sign(&self, message: &[u8]) -> [u8; 64] {
-        use ed25519_dalek::Signer;
-        self.inner.sign(message).to_bytes()
+        // The RFC 8032 signature, the same bytes as `ed25519_dalek::Signer::sign` (a test below
+        // checks it): `expanded` is exactly what that function would derive from the seed.
+        raw_sign::<Sha512>(&self.expanded, message, &self.inner.verifying_key()).to_bytes()
     }
 }
 
@@ -185,6 +201,23 @@ mod tests {
     fn rfc_key() -> SigningKey {
         let seed: [u8; 32] = hex::decode(RFC8037_D).unwrap().try_into().unwrap();
         SigningKey::from_seed(&seed)
+    }
+
+    #[test]
+    fn signs_exactly_as_rfc8032_and_dalek() {
+        // RFC 8032 section 7.1, TEST 1: this seed, the empty message.
+        let expected = "e5564300c360ac729086e2cc806e828a84877f1eb8e5d974d873e06522490155\
+                        5fb8821590a33bacc61e39701cf9b46bd25bf5f0595bbe24655141438e7a100b";
+        assert_eq!(hex::encode(rfc_key().sign(b"")), expected);
+        // Any key, any message: the bytes of ed25519-dalek's own `sign`, also after a clone.
+        use ed25519_dalek::Signer;
+        let key = SigningKey::generate().unwrap();
+        let copy = key.clone();
+        for message in [&b""[..], b"a", &[0x5a; 1000]] {
+            let theirs = key.inner.sign(message).to_bytes();
+            assert_eq!(key.sign(message), theirs);
+            assert_eq!(copy.sign(message), theirs);
+        }
     }
 
     #[test]

@@ -196,7 +196,50 @@ impl Claims {
 
     /// Checks the value rules that types alone do not express; `code` is the error to report.
     pub(crate) fn check_values(&self, code: ErrorCode) -> Result<()> {
-        for (name, value) in [("iss", &self.iss), ("sub", &self.sub), ("aud", &self.aud)] {
+        self.view().check_values(code)
+    }
+
+    /// The claims as compact JSON, members in the order `iss sub aud iat exp jti nonce vs`.
+    /// Error: `invalid_argument` if serialisation fails (it cannot for these types).
+    pub fn to_json(&self) -> Result<String> {
+        let json = self.view().to_json()?;
+        String::from_utf8(json)
+            .map_err(|_| Error::new(ErrorCode::InvalidArgument, "claims JSON is not UTF-8"))
+    }
+
+    /// The claims borrowed, for checking and serialising without copies.
+    pub(crate) fn view(&self) -> ClaimsView<'_> {
+        ClaimsView {
+            iss: &self.iss,
+            sub: &self.sub,
+            aud: &self.aud,
+            iat: self.iat,
+            exp: self.exp,
+            jti: &self.jti,
+            nonce: &self.nonce,
+            vs: self.vs.as_u8(),
+        }
+    }
+}
+
+/// [`Claims`] with borrowed strings: what the issuer checks and serialises on its hot path.
+/// The field order is the member order of the JSON.
+#[derive(serde::Serialize)]
+pub(crate) struct ClaimsView<'a> {
+    pub(crate) iss: &'a str,
+    pub(crate) sub: &'a str,
+    pub(crate) aud: &'a str,
+    pub(crate) iat: u64,
+    pub(crate) exp: u64,
+    pub(crate) jti: &'a str,
+    pub(crate) nonce: &'a str,
+    pub(crate) vs: u8,
+}
+
+impl ClaimsView<'_> {
+    /// Checks the value rules that types alone do not express; `code` is the error to report.
+    pub(crate) fn check_values(&self, code: ErrorCode) -> Result<()> {
+        for (name, value) in [("iss", self.iss), ("sub", self.sub), ("aud", self.aud)] {
             if !is_valid_id(value) {
                 return Err(Error::new(
                     code,
@@ -204,13 +247,13 @@ impl Claims {
                 ));
             }
         }
-        if !is_valid_jti(&self.jti) {
+        if !is_valid_jti(self.jti) {
             return Err(Error::new(
                 code,
                 format!("jti must be {MIN_JTI_LEN} to {MAX_JTI_LEN} base64url characters"),
             ));
         }
-        if !is_valid_nonce(&self.nonce) {
+        if !is_valid_nonce(self.nonce) {
             return Err(Error::new(
                 code,
                 format!("nonce must be 1 to {MAX_NONCE_LEN} printable ASCII characters"),
@@ -225,13 +268,9 @@ impl Claims {
         Ok(())
     }
 
-    /// The claims as compact JSON, members in the order `iss sub aud iat exp jti nonce vs`.
-    pub fn to_json(&self) -> String {
-        serde_json::json!({
-            "iss": self.iss, "sub": self.sub, "aud": self.aud, "iat": self.iat,
-            "exp": self.exp, "jti": self.jti, "nonce": self.nonce, "vs": self.vs.as_u8(),
-        })
-        .to_string()
+    /// Compact JSON, straight from the borrowed fields: no value tree, no copies.
+    pub(crate) fn to_json(&self) -> Result<Vec<u8>> {
+        serde_json::to_vec(self).map_err(|e| err!(InvalidArgument, "claims do not serialise: {e}"))
     }
 }
 
@@ -458,7 +497,10 @@ mod tests {
     #[test]
     fn claims_round_trip() {
         let c = claims();
-        assert_eq!(Claims::from_json(c.to_json().as_bytes()).unwrap(), c);
+        assert_eq!(
+            Claims::from_json(c.to_json().unwrap().as_bytes()).unwrap(),
+            c
+        );
     }
 
     #[test]
@@ -489,7 +531,7 @@ mod tests {
     #[test]
     fn claims_parse_is_strict_in_one_pass() {
         let code = |json: &str| Claims::from_json(json.as_bytes()).unwrap_err().code();
-        let good = claims().to_json();
+        let good = claims().to_json().unwrap();
         let with = |extra: &str| format!("{}{extra}}}", &good[..good.len() - 1]);
         // Duplicates anywhere are malformed, before any claim rule.
         assert_eq!(code(&with(r#","iss":"x""#)), ErrorCode::Malformed);
@@ -516,7 +558,7 @@ mod tests {
         let mut c = claims();
         c.exp = c.iat;
         assert_eq!(
-            Claims::from_json(c.to_json().as_bytes())
+            Claims::from_json(c.to_json().unwrap().as_bytes())
                 .unwrap_err()
                 .code(),
             ErrorCode::BadClaims

@@ -167,7 +167,7 @@ fn header(alg: &str, kid: &str) -> Value {
 }
 
 fn claims_json(c: &Claims) -> Value {
-    serde_json::from_str(&c.to_json()).expect("claims are JSON")
+    serde_json::from_str(&c.to_json().expect("claims serialise")).expect("claims are JSON")
 }
 
 /// Signs JSON values as a raw compact JWS with key `signer`.
