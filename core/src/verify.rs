@@ -7,7 +7,7 @@ use crate::signature::{
     PreparedSignature, bad_signature, batch_equation_holds, equation_holds, prepare,
 };
 use crate::status::VaccinationStatus;
-use crate::token::{Claims, MAX_ID_LEN, MAX_TOKEN_LEN, UntrustedToken, is_valid_id};
+use crate::token::{Claims, KnownHeaders, MAX_ID_LEN, MAX_TOKEN_LEN, UntrustedToken, is_valid_id};
 use crate::trust::{TrustStore, TrustedKey};
 use std::sync::Arc;
 use std::time::{SystemTime, UNIX_EPOCH};
@@ -144,6 +144,8 @@ pub struct VerifiedStatus {
 #[derive(Clone, Debug)]
 pub struct Verifier {
     trust: TrustStore,
+    /// The header segments of the trusted keys, parsed once.
+    known_headers: KnownHeaders,
     policy: Policy,
     replay: Option<Arc<ReplayGuard>>,
 }
@@ -152,8 +154,10 @@ impl Verifier {
     /// Makes a verifier. Error: `invalid_argument` when the policy is out of range.
     pub fn new(trust: TrustStore, policy: Policy) -> Result<Verifier> {
         policy.validate()?;
+        let known_headers = KnownHeaders::new(trust.iter().map(|trusted| trusted.key().kid()));
         Ok(Verifier {
             trust,
+            known_headers,
             policy,
             replay: None,
         })
@@ -342,7 +346,7 @@ impl Verifier {
     /// Everything before the group equation: structure, header, key lookup, signature
     /// encodings and challenge.
     fn stage<'t>(&self, token: &'t str) -> Result<Staged<'t, '_>> {
-        let untrusted = UntrustedToken::parse(token)?;
+        let untrusted = UntrustedToken::parse_with(token, Some(&self.known_headers))?;
         let trusted = self
             .trust
             .get(&untrusted.header().kid)

@@ -41,7 +41,17 @@ pub(crate) fn bytes(obj: &Bound<'_, PyAny>, name: &str, bad_text: ErrorCode) -> 
     if let Ok(b) = obj.cast::<PyBytes>() {
         return Ok(b.as_bytes().to_vec());
     }
-    Ok(text(obj, name, bad_text)?.as_bytes().to_vec())
+    if let Ok(s) = obj.cast::<PyString>() {
+        // One copy at most (`verify_batch` converts every token through here).
+        return match s.to_cow() {
+            Ok(cow) => Ok(cow.into_owned().into_bytes()),
+            Err(_) => Err(Error::Core(kycvs_core::Error::new(
+                bad_text,
+                format!("{name} is not valid UTF-8 text"),
+            ))),
+        };
+    }
+    Err(type_error(obj, name, "str or bytes"))
 }
 
 /// Reads an `int` argument (not `bool`) as a `u64`. A negative or too large value is a

@@ -113,10 +113,10 @@ impl Verifier {
                 let now = now.unwrap_or_else(kycvs_core::unix_now);
                 let items: Vec<kycvs_core::BatchItem<'_>> = converted
                     .iter()
-                    .zip(&nonces)
-                    .filter_map(|(token, nonce)| {
+                    .enumerate()
+                    .filter_map(|(i, token)| {
                         let token = token.as_ref().ok()?;
-                        Some(kycvs_core::BatchItem::new(token, nonce.as_deref()))
+                        Some(kycvs_core::BatchItem::new(token, nonces.get(i)))
                     })
                     .collect();
                 Ok(self.inner.verify_batch(&items, now))
@@ -159,12 +159,12 @@ impl Verifier {
 
 /// The per-token nonces of `verify_batch`: `None`, one `str` for all, or one `str | None`
 /// per token (a sequence of another length is an `InvalidArgumentError`).
-fn batch_nonces(nonce: Option<&Bound<'_, PyAny>>, n: usize) -> Result<Vec<Option<String>>> {
+fn batch_nonces(nonce: Option<&Bound<'_, PyAny>>, n: usize) -> Result<BatchNonces> {
     let Some(nonce) = nonce.filter(|n| !n.is_none()) else {
-        return Ok(vec![None; n]);
+        return Ok(BatchNonces::Any);
     };
     if let Ok(one) = nonce.cast::<PyString>() {
-        return Ok(vec![Some(one.extract::<String>()?); n]);
+        return Ok(BatchNonces::Same(one.extract::<String>()?));
     }
     let mut nonces = Vec::with_capacity(n);
     for item in nonce.try_iter()? {
@@ -181,7 +181,26 @@ fn batch_nonces(nonce: Option<&Bound<'_, PyAny>>, n: usize) -> Result<Vec<Option
             nonces.len()
         )));
     }
-    Ok(nonces)
+    Ok(BatchNonces::Each(nonces))
+}
+
+/// The `nonce` argument of `verify_batch`: none, one for every token (held once), or one per
+/// token.
+enum BatchNonces {
+    Any,
+    Same(String),
+    Each(Vec<Option<String>>),
+}
+
+impl BatchNonces {
+    /// The nonce expected for token `i`.
+    fn get(&self, i: usize) -> Option<&str> {
+        match self {
+            BatchNonces::Any => None,
+            BatchNonces::Same(nonce) => Some(nonce),
+            BatchNonces::Each(nonces) => nonces.get(i).and_then(|n| n.as_deref()),
+        }
+    }
 }
 
 /// A token that passed every check: its status and the verified claims.
