@@ -34,5 +34,5 @@ step "cli: peak RSS over 1,000,000 tokens"
 bash benches/cli-memory.sh 1000000 "$results/cli.json"
 
 step "report"
-python3 benches/report.py "$target" benches/RESULTS.md > /dev/null
+python3 benches/report.py "$target" benches/RESULTS.md
 echo "run.sh: wrote benches/RESULTS.md" >&2
