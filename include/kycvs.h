@@ -164,6 +164,8 @@ enum kycvs_result
     KYCVS_RESULT_RATE_LIMITED = 164,
     // The consent store is full of live consents.
     KYCVS_RESULT_CONSENT_STORE_FULL = 165,
+    // The consent store's file cannot be locked, read or written, or is not a consent store.
+    KYCVS_RESULT_CONSENT_STORE_UNAVAILABLE = 166,
     // A required pointer argument was NULL.
     KYCVS_RESULT_NULL_ARGUMENT = 200,
     // The output buffer is too small; `*out_len` holds the size needed.

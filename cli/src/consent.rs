@@ -202,7 +202,7 @@ fn service(
         create_keys,
     )?;
     let store = FileConsentStore::open(args.state.join(CONSENTS_FILE))
-        .map_err(|e| CliError::new(e.detail().to_owned()))?;
+        .map_err(|e| CliError::new(e.to_string()))?;
     let config = ConsentConfig {
         token_ttl,
         ..ConsentConfig::default()

@@ -416,6 +416,20 @@ fn custom_registry_and_usage_errors() {
         "consent_not_found",
     );
 
+    // A consent store file that is not one: a configuration error with its own code.
+    let consents = Path::new(&s.state()).join("consents.json");
+    let kept = std::fs::read(&consents).unwrap();
+    std::fs::write(&consents, "garbage").unwrap();
+    let out = s.begin_with(FULL.0, FULL.1, "PNR-1", NOW, &[]);
+    assert_eq!(code(&out), 2);
+    assert!(
+        stderr(&out).contains("consent_store_unavailable"),
+        "{}",
+        stderr(&out)
+    );
+    assert_eq!(std::fs::read(&consents).unwrap(), b"garbage");
+    std::fs::write(&consents, kept).unwrap();
+
     std::fs::write(Path::new(&s.state()).join("otp-mac.key"), "zz\n").unwrap();
     let out = s.complete(&id, &otp, NOW + 1);
     assert_eq!(code(&out), 2);

@@ -57,8 +57,8 @@ pub struct FileConsentStore {
 impl FileConsentStore {
     /// A store in the file `path` (created on the first write; its directory must exist),
     /// holding at most [`DEFAULT_CONSENT_CAPACITY`] consents and [`DEFAULT_RATE_CAPACITY`]
-    /// rate counters. An existing file is read once now. Error: `invalid_argument` when it
-    /// cannot be read or is not a consent store file.
+    /// rate counters. An existing file is read once now. Error: `consent_store_unavailable`
+    /// when it cannot be locked or read or is not a consent store file.
     pub fn open(path: impl Into<PathBuf>) -> Result<FileConsentStore> {
         let path = path.into();
         let mut lock_name = path.file_name().unwrap_or_default().to_os_string();
@@ -130,7 +130,7 @@ impl FileConsentStore {
 
     fn io_error(&self, action: &str, e: &io::Error) -> Error {
         Error::new(
-            ErrorCode::InvalidArgument,
+            ErrorCode::ConsentStoreUnavailable,
             format!(
                 "consent store {}: cannot {action}: {e}",
                 self.path.display()
@@ -140,7 +140,7 @@ impl FileConsentStore {
 
     fn invalid(&self, what: &str) -> Error {
         Error::new(
-            ErrorCode::InvalidArgument,
+            ErrorCode::ConsentStoreUnavailable,
             format!("consent store {}: {what}", self.path.display()),
         )
     }

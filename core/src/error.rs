@@ -81,6 +81,9 @@ pub enum ErrorCode {
     RateLimited = 164,
     /// The consent store is full of live consents.
     ConsentStoreFull = 165,
+    /// The consent store cannot be used: its file cannot be locked, read or written, or is
+    /// not a consent store file (the detail names the path and the cause).
+    ConsentStoreUnavailable = 166,
 
     /// A required pointer argument was NULL (C layer only).
     NullArgument = 200,
@@ -92,7 +95,7 @@ pub enum ErrorCode {
 
 impl ErrorCode {
     /// Every code, in numeric order.
-    pub const ALL: [ErrorCode; 36] = [
+    pub const ALL: [ErrorCode; 37] = [
         ErrorCode::Malformed,
         ErrorCode::TooLarge,
         ErrorCode::UnsupportedAlgorithm,
@@ -126,6 +129,7 @@ impl ErrorCode {
         ErrorCode::AttemptsExhausted,
         ErrorCode::RateLimited,
         ErrorCode::ConsentStoreFull,
+        ErrorCode::ConsentStoreUnavailable,
         ErrorCode::NullArgument,
         ErrorCode::BufferTooSmall,
         ErrorCode::Panic,
@@ -172,6 +176,7 @@ impl ErrorCode {
             ErrorCode::AttemptsExhausted => "attempts_exhausted",
             ErrorCode::RateLimited => "rate_limited",
             ErrorCode::ConsentStoreFull => "consent_store_full",
+            ErrorCode::ConsentStoreUnavailable => "consent_store_unavailable",
             ErrorCode::NullArgument => "null_argument",
             ErrorCode::BufferTooSmall => "buffer_too_small",
             ErrorCode::Panic => "panic",

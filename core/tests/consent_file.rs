@@ -212,7 +212,7 @@ fn bad_files_and_keys_are_typed_errors() {
     ] {
         std::fs::write(dir.file(), bad).unwrap();
         let err = FileConsentStore::open(dir.file()).unwrap_err();
-        assert_eq!(err.code(), ErrorCode::InvalidArgument, "{err}");
+        assert_eq!(err.code(), ErrorCode::ConsentStoreUnavailable, "{err}");
     }
     // A store whose file went bad after opening refuses to begin and completes nothing.
     std::fs::remove_file(dir.file()).unwrap();
@@ -223,7 +223,7 @@ fn bad_files_and_keys_are_typed_errors() {
             .count_begin(&[1u8; 32], NOW, 60, 5)
             .unwrap_err()
             .code(),
-        ErrorCode::InvalidArgument
+        ErrorCode::ConsentStoreUnavailable
     );
     assert!(!store.update("anything", &mut |_| unreachable!()));
 

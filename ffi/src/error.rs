@@ -86,6 +86,8 @@ pub enum kycvs_result {
     RateLimited = 164,
     /// The consent store is full of live consents.
     ConsentStoreFull = 165,
+    /// The consent store's file cannot be locked, read or written, or is not a consent store.
+    ConsentStoreUnavailable = 166,
     /// A required pointer argument was NULL.
     NullArgument = 200,
     /// The output buffer is too small; `*out_len` holds the size needed.
@@ -130,6 +132,7 @@ pub(crate) fn map_code(code: ErrorCode) -> kycvs_result {
         ErrorCode::AttemptsExhausted => kycvs_result::AttemptsExhausted,
         ErrorCode::RateLimited => kycvs_result::RateLimited,
         ErrorCode::ConsentStoreFull => kycvs_result::ConsentStoreFull,
+        ErrorCode::ConsentStoreUnavailable => kycvs_result::ConsentStoreUnavailable,
         ErrorCode::NullArgument => kycvs_result::NullArgument,
         ErrorCode::BufferTooSmall => kycvs_result::BufferTooSmall,
         ErrorCode::Panic => kycvs_result::Panic,
@@ -305,6 +308,7 @@ mod tests {
             kycvs_result::AttemptsExhausted,
             kycvs_result::RateLimited,
             kycvs_result::ConsentStoreFull,
+            kycvs_result::ConsentStoreUnavailable,
             kycvs_result::NullArgument,
             kycvs_result::BufferTooSmall,
             kycvs_result::Panic,

@@ -89,6 +89,7 @@ static void test_result_names(void) {
         {KYCVS_RESULT_ATTEMPTS_EXHAUSTED, 163, "attempts_exhausted"},
         {KYCVS_RESULT_RATE_LIMITED, 164, "rate_limited"},
         {KYCVS_RESULT_CONSENT_STORE_FULL, 165, "consent_store_full"},
+        {KYCVS_RESULT_CONSENT_STORE_UNAVAILABLE, 166, "consent_store_unavailable"},
         {KYCVS_RESULT_NULL_ARGUMENT, 200, "null_argument"},
         {KYCVS_RESULT_BUFFER_TOO_SMALL, 201, "buffer_too_small"},
         {KYCVS_RESULT_PANIC, 202, "panic"},

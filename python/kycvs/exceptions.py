@@ -23,6 +23,7 @@ __all__ = [
     "ConsentExpiredError",
     "ConsentNotFoundError",
     "ConsentStoreFullError",
+    "ConsentStoreUnavailableError",
     "EXCEPTIONS_BY_CODE",
     "ExpiredError",
     "InternalError",
@@ -272,6 +273,12 @@ class ConsentStoreFullError(ConsentError):
     code = "consent_store_full"
 
 
+class ConsentStoreUnavailableError(ConsentError):
+    """The consent store's file cannot be locked, read or written, or is not a consent store."""
+
+    code = "consent_store_unavailable"
+
+
 class InternalError(KycvsError, RuntimeError):
     """A bug in kycvs (a caught panic); please report it."""
 
@@ -314,6 +321,7 @@ EXCEPTIONS_BY_CODE: dict[str, type[KycvsError]] = {
         AttemptsExhaustedError,
         RateLimitedError,
         ConsentStoreFullError,
+        ConsentStoreUnavailableError,
         InternalError,
     )
 }
