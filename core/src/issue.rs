@@ -90,20 +90,14 @@ impl Issuer {
         }
         let mut random = [0u8; 16];
         os_random(&mut random)?;
-        // 16 bytes are 22 base64url characters: encoded on the stack.
-        let mut jti = [0u8; 22];
-        let jti = URL_SAFE_NO_PAD
-            .encode_slice(random, &mut jti)
-            .ok()
-            .and_then(|n| std::str::from_utf8(&jti[..n]).ok())
-            .ok_or_else(|| Error::new(ErrorCode::InvalidArgument, "jti does not encode"))?;
+        let jti = encode_segment(&random);
         self.sign_view(&ClaimsView {
             iss: &self.issuer,
             sub: request.subject,
             aud: request.audience,
             iat: now,
             exp: now + request.ttl,
-            jti,
+            jti: &jti,
             nonce: request.nonce,
             vs: request.status.as_u8(),
         })
@@ -135,11 +129,11 @@ impl Issuer {
 }
 
 fn encode_header(alg: Algorithm, kid: &str) -> String {
-    let header = Header {
+    Header {
         alg,
         kid: kid.to_owned(),
-    };
-    encode_segment(header.to_json().as_bytes())
+    }
+    .encode()
 }
 
 fn sign_compact(key: &SigningKey, encoded_header: &str, payload: &[u8]) -> String {

@@ -123,6 +123,11 @@ impl Header {
         serde_json::json!({"alg": self.alg.as_str(), "typ": TOKEN_TYPE, "kid": self.kid})
             .to_string()
     }
+
+    /// The header segment as issuers write it: [`Header::to_json`] in unpadded base64url.
+    pub(crate) fn encode(&self) -> String {
+        encode_segment(self.to_json().as_bytes())
+    }
 }
 
 /// The claims of a version 1 token: exactly these eight members.
@@ -395,7 +400,7 @@ impl KnownHeaders {
                     alg,
                     kid: kid.to_owned(),
                 };
-                let segment = encode_segment(header.to_json().as_bytes());
+                let segment = header.encode();
                 // Kept only where the general path gives exactly this header, so that the
                 // shortcut can never change a verdict.
                 let parsed = decode_segment(&segment, "header").and_then(|j| Header::from_json(&j));

@@ -141,16 +141,21 @@ fn check_text_out(r: kycvs_result, buf: &Option<Vec<u8>>, out_len: usize, expect
     }
 }
 
+/// `slot` as an out-pointer, or NULL when the call should get none.
+fn out_slot<T>(slot: &mut T, pass: bool) -> *mut T {
+    if pass {
+        slot as *mut T
+    } else {
+        ptr::null_mut()
+    }
+}
+
 fn call(c: &Call, data: &[u8]) {
     match c {
         Call::TrustStore { jwks, out } => {
             let (p, len, bytes) = resolve(jwks, data);
             let mut store: *mut kycvs_trust_store = ptr::null_mut();
-            let out_ptr = if *out {
-                &mut store as *mut _
-            } else {
-                ptr::null_mut()
-            };
+            let out_ptr = out_slot(&mut store, *out);
             let r = kycvs_trust_store_from_jwks(p, len, out_ptr);
             let core = bytes.map(kycvs_core::TrustStore::from_jwks);
             let want = match (&core, out) {
@@ -171,11 +176,7 @@ fn call(c: &Call, data: &[u8]) {
         Call::SigningKey { pem, out, kid_buf } => {
             let (p, len, bytes) = resolve(pem, data);
             let mut key: *mut kycvs_signing_key = ptr::null_mut();
-            let out_ptr = if *out {
-                &mut key as *mut _
-            } else {
-                ptr::null_mut()
-            };
+            let out_ptr = out_slot(&mut key, *out);
             let r = kycvs_signing_key_from_pem(p.cast(), len, out_ptr);
             let want = match (bytes, out) {
                 (None, _) => kycvs_result::NullArgument,
@@ -271,11 +272,7 @@ fn call(c: &Call, data: &[u8]) {
             let mut buf = out_buf(*buf);
             let (bp, bl) = buf_ptr(&mut buf);
             let mut out_len = usize::MAX;
-            let out_ptr = if *out {
-                &mut out_len as *mut usize
-            } else {
-                ptr::null_mut()
-            };
+            let out_ptr = out_slot(&mut out_len, *out);
             let r = kycvs_last_error_message(bp, bl, out_ptr);
             if *out {
                 check_text_out(r, &buf, out_len, &message);

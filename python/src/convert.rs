@@ -15,12 +15,7 @@ pub(crate) fn text(
     name: &str,
     bad_text: ErrorCode,
 ) -> Result<Zeroizing<String>> {
-    let bad = || {
-        Error::Core(kycvs_core::Error::new(
-            bad_text,
-            format!("{name} is not valid UTF-8 text"),
-        ))
-    };
+    let bad = || not_utf8(name, bad_text);
     if let Ok(s) = obj.cast::<PyString>() {
         return match s.to_cow() {
             Ok(cow) => Ok(Zeroizing::new(cow.into_owned())),
@@ -45,13 +40,18 @@ pub(crate) fn bytes(obj: &Bound<'_, PyAny>, name: &str, bad_text: ErrorCode) -> 
         // One copy at most (`verify_batch` converts every token through here).
         return match s.to_cow() {
             Ok(cow) => Ok(cow.into_owned().into_bytes()),
-            Err(_) => Err(Error::Core(kycvs_core::Error::new(
-                bad_text,
-                format!("{name} is not valid UTF-8 text"),
-            ))),
+            Err(_) => Err(not_utf8(name, bad_text)),
         };
     }
     Err(type_error(obj, name, "str or bytes"))
+}
+
+/// The error for a text argument that is not UTF-8: the core's `code`.
+fn not_utf8(name: &str, code: ErrorCode) -> Error {
+    Error::Core(kycvs_core::Error::new(
+        code,
+        format!("{name} is not valid UTF-8 text"),
+    ))
 }
 
 /// Reads an `int` argument (not `bool`) as a `u64`. A negative or too large value is a
