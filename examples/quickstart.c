@@ -41,9 +41,15 @@ int main(void) {
         goto done;
     }
     snprintf(jwks, sizeof jwks, "{\"keys\":[%s]}", jwk);
-    if ((r = kycvs_issuer_new(key, ISSUER, strlen(ISSUER), false, &issuer)) != KYCVS_RESULT_OK ||
-        (r = kycvs_issuer_issue(issuer, AUDIENCE, strlen(AUDIENCE), NONCE, strlen(NONCE),
-                                "pseudonym-1", 11, 2, 300, now, token, sizeof token, &len)) !=
+    const kycvs_token_request request = {
+        .audience = AUDIENCE, .audience_len = strlen(AUDIENCE),
+        .nonce = NONCE, .nonce_len = strlen(NONCE),
+        .subject = "pseudonym-1", .subject_len = 11,
+        .status = 2, .ttl = 300,
+    };
+    if ((r = kycvs_issuer_new(key, ISSUER, strlen(ISSUER), KYCVS_ALGORITHM_ED25519, &issuer)) !=
+            KYCVS_RESULT_OK ||
+        (r = kycvs_issuer_issue(issuer, &request, now, token, sizeof token, &len)) !=
             KYCVS_RESULT_OK) {
         fail("issue", r);
         goto done;

@@ -82,6 +82,9 @@
 // The length in bytes of a pseudonym key (`kycvs_issuance_builder_set_pseudonym_key`).
 #define KYCVS_PSEUDONYM_KEY_LEN 32
 
+// The length of an Ed25519 public key's encoding, in bytes.
+#define KYCVS_PUBLIC_KEY_LEN 32
+
 // The default number of token ids a replay guard remembers.
 #define KYCVS_DEFAULT_REPLAY_CAPACITY 100000
 
@@ -181,6 +184,25 @@ typedef uint32_t kycvs_result;
 #endif // __STDC_VERSION__ >= 202311L
 #endif // __cplusplus
 
+// The name an issuer writes in a token header's `alg`; both mean Ed25519.
+enum kycvs_algorithm
+#if defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+  : uint32_t
+#endif // defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+ {
+    // `"Ed25519"` (RFC 9864), the default.
+    KYCVS_ALGORITHM_ED25519 = 0,
+    // `"EdDSA"` (RFC 8037), for older JOSE libraries.
+    KYCVS_ALGORITHM_ED_DSA = 1,
+};
+#ifndef __cplusplus
+#if __STDC_VERSION__ >= 202311L
+typedef enum kycvs_algorithm kycvs_algorithm;
+#else
+typedef uint32_t kycvs_algorithm;
+#endif // __STDC_VERSION__ >= 202311L
+#endif // __cplusplus
+
 // What an issuance service will be made of; mutable, for one thread at a time. Free with
 // `kycvs_issuance_builder_free`.
 typedef struct kycvs_issuance_builder kycvs_issuance_builder;
@@ -264,6 +286,19 @@ typedef struct kycvs_verified_status {
     char kid[KYCVS_KID_BUF_LEN];
 } kycvs_verified_status;
 
+// How to load a trust bundle, for `kycvs_trust_store_from_bundle`: every field is required.
+typedef struct kycvs_bundle_load {
+    // The pinned root key as one JWK (`{"kty":"OKP","crv":"Ed25519","x":…,"kid":…}`).
+    const uint8_t *root_jwk;
+    // The root JWK's length in bytes (at most `KYCVS_MAX_ROOT_JWK_LEN`).
+    size_t root_jwk_len;
+    // The highest sequence number accepted before: a lower one is refused (an equal one is
+    // accepted, so one bundle may be loaded again).
+    uint64_t min_sequence;
+    // The time of loading, seconds since the Unix epoch (`kycvs_unix_now()`).
+    uint64_t now;
+} kycvs_bundle_load;
+
 // What a loaded trust bundle says about itself.
 typedef struct kycvs_bundle_info {
     // The bundle's sequence number (`seq`): keep the highest one accepted and pass it as
@@ -274,6 +309,27 @@ typedef struct kycvs_bundle_info {
     // When the bundle expires (`exp`): load a fresh one before then.
     uint64_t expires_at;
 } kycvs_bundle_info;
+
+// A key's validity window: a token's `iat` must satisfy `nbf <= iat < exp` (seconds since
+// the Unix epoch, `nbf < exp <= 2^53 - 1`).
+typedef struct kycvs_key_window {
+    // The first second a token may be issued at (inclusive).
+    uint64_t nbf;
+    // The end of the window (exclusive).
+    uint64_t exp;
+} kycvs_key_window;
+
+// The terms of a new trust bundle, for `kycvs_trust_bundle_sign`.
+typedef struct kycvs_bundle_terms {
+    // The sequence number (`seq`), 1 to 2^53 - 1: raise it with every new bundle.
+    uint64_t sequence;
+    // When the bundle is issued (`iat`), seconds since the Unix epoch.
+    uint64_t issued_at;
+    // When it expires (`exp`), after `issued_at`, at most 2^53 - 1.
+    uint64_t expires_at;
+    // The window given to keys that carry none, or NULL: every key must carry its own.
+    const struct kycvs_key_window *default_key_window;
+} kycvs_bundle_terms;
 
 // The limits of the consent flow; `kycvs_consent_config_default` gives the defaults.
 typedef struct kycvs_consent_config {
@@ -300,6 +356,26 @@ typedef struct kycvs_consent_challenge {
     // When the OTP expires, seconds since the Unix epoch.
     uint64_t expires_at;
 } kycvs_consent_challenge;
+
+// One token to issue, for `kycvs_issuer_issue`. Text fields are `ptr, len` pairs of UTF-8.
+typedef struct kycvs_token_request {
+    // The verifier's id (`aud`), 1 to 256 visible ASCII characters.
+    const char *audience;
+    // `audience`'s length in bytes.
+    size_t audience_len;
+    // The verifier's transaction reference (`nonce`), 1 to 128 printable ASCII characters.
+    const char *nonce;
+    // `nonce`'s length in bytes.
+    size_t nonce_len;
+    // The pseudonymous subject (`sub`), 1 to 256 visible ASCII characters.
+    const char *subject;
+    // `subject`'s length in bytes.
+    size_t subject_len;
+    // The status (`vs`): 0 not vaccinated, 1 partially, 2 fully vaccinated.
+    uint8_t status;
+    // How long the token is valid, in seconds (1 to 86400).
+    uint64_t ttl;
+} kycvs_token_request;
 
 #ifdef __cplusplus
 extern "C" {
@@ -332,11 +408,10 @@ kycvs_result kycvs_verifier_verify_batch(const struct kycvs_verifier *verifier,
                                          struct kycvs_verified_status *statuses);
 
 // Loads a trust store from a signed trust bundle (`bundle_len` bytes, a compact JWS of
-// `typ` `kycvs-trust+jwt`), trusting only the root key given as one JWK
-// (`{"kty":"OKP","crv":"Ed25519","x":…,"kid":…}`, `root_jwk_len` bytes), at time `now`,
-// refusing a sequence number below `min_sequence`. Every key of the store keeps its issuer
-// and its validity window: a verifier built on it accepts a token only when the token's
-// `iat` lies in its key's window (`KYCVS_RESULT_KEY_NOT_VALID` otherwise).
+// `typ` `kycvs-trust+jwt`) as `load` says: trusting only its root key, at its time, refusing
+// a sequence number below its minimum. Every key of the store keeps its issuer and its
+// validity window: a verifier built on it accepts a token only when the token's `iat` lies
+// in its key's window (`KYCVS_RESULT_KEY_NOT_VALID` otherwise).
 //
 // On success `*out` holds a new store for `kycvs_trust_store_free` and `*out_info` the
 // bundle's sequence number, issue and expiry times.
@@ -346,26 +421,21 @@ kycvs_result kycvs_verifier_verify_batch(const struct kycvs_verifier *verifier,
 // `KYCVS_RESULT_NULL_ARGUMENT`.
 kycvs_result kycvs_trust_store_from_bundle(const uint8_t *bundle,
                                            size_t bundle_len,
-                                           const uint8_t *root_jwk,
-                                           size_t root_jwk_len,
-                                           uint64_t now,
-                                           uint64_t min_sequence,
+                                           const struct kycvs_bundle_load *load,
                                            struct kycvs_trust_store **out,
                                            struct kycvs_bundle_info *out_info);
 
-// Signs the keys of `keys` as a trust bundle with the root key `root`: sequence number
-// `sequence` (1 to 2^53 - 1), issued at `issued_at`, expiring at `expires_at` (after
-// `issued_at`). Every key of `keys` needs a validity window: load `keys` from a JWKS whose
-// keys carry `nbf` and `exp`. The bundle (at most `KYCVS_MAX_BUNDLE_LEN` bytes) is written
-// to `buf` as text.
+// Signs the keys of `keys` as a trust bundle with the root key `root` under `terms`. Each
+// key keeps its validity window (a JWKS key with `nbf` and `exp`, or one added with a
+// window) or gets `terms->default_key_window`. The bundle (at most `KYCVS_MAX_BUNDLE_LEN`
+// bytes) is written to `buf` as text.
 //
-// Errors: `KYCVS_RESULT_INVALID_ARGUMENT` (sequence or times out of range, a key without a
-// window), `KYCVS_RESULT_BUFFER_TOO_SMALL`, `KYCVS_RESULT_NULL_ARGUMENT`.
+// Errors: `KYCVS_RESULT_INVALID_ARGUMENT` (sequence, times or window out of range, a key
+// without a window and no default), `KYCVS_RESULT_BUFFER_TOO_SMALL`,
+// `KYCVS_RESULT_NULL_ARGUMENT`.
 kycvs_result kycvs_trust_bundle_sign(const struct kycvs_signing_key *root,
                                      const struct kycvs_trust_store *keys,
-                                     uint64_t sequence,
-                                     uint64_t issued_at,
-                                     uint64_t expires_at,
+                                     const struct kycvs_bundle_terms *terms,
                                      char *buf,
                                      size_t buf_len,
                                      size_t *out_len);
@@ -522,38 +592,27 @@ kycvs_result kycvs_last_error_message(char *buf,
                                       size_t *out_len);
 
 // Makes an issuer that signs as `issuer` (`issuer_len` bytes of UTF-8, the `iss` claim) with
-// a copy of `key` (the caller still owns and frees `key`). The header's `alg` is `Ed25519`,
-// or `EdDSA` when `legacy_alg` is true (for older JOSE libraries).
+// a copy of `key` (the caller still owns and frees `key`), naming `alg` in its headers.
 //
 // On success `*out` holds a new issuer for `kycvs_issuer_free`.
-// Errors: `KYCVS_RESULT_INVALID_ARGUMENT` (issuer not 1 to 256 visible ASCII characters),
-// `KYCVS_RESULT_NULL_ARGUMENT`.
+// Errors: `KYCVS_RESULT_INVALID_ARGUMENT` (issuer not 1 to 256 visible ASCII characters, or
+// `alg` not a `kycvs_algorithm`), `KYCVS_RESULT_NULL_ARGUMENT`.
 kycvs_result kycvs_issuer_new(const struct kycvs_signing_key *key,
                               const char *issuer,
                               size_t issuer_len,
-                              bool legacy_alg,
+                              uint32_t alg,
                               struct kycvs_issuer **out);
 
-// Issues a token at time `now` (seconds since the Unix epoch) for the verifier `audience`,
-// its transaction reference `nonce` (1 to 128 printable ASCII characters) and the
-// pseudonymous `subject`, attesting `status` (0, 1 or 2), valid for `ttl` seconds (1 to
-// 86400). Text arguments are `ptr, len` pairs of UTF-8. Writes the token into `buf`,
-// NUL-terminated, and sets `*out_len` to its length without the NUL; a buffer of
-// `KYCVS_TOKEN_BUF_LEN` bytes always suffices.
+// Issues the token `request` describes at time `now` (seconds since the Unix epoch). Writes
+// the token into `buf`, NUL-terminated, and sets `*out_len` to its length without the NUL; a
+// buffer of `KYCVS_TOKEN_BUF_LEN` bytes always suffices.
 //
 // Errors: `KYCVS_RESULT_INVALID_ARGUMENT` (a value out of range or not UTF-8),
 // `KYCVS_RESULT_RANDOM_SOURCE`, `KYCVS_RESULT_BUFFER_TOO_SMALL` with `*out_len` = the size
 // needed, NUL included (the token is discarded; `buf` may be NULL when `buf_len` is 0),
 // `KYCVS_RESULT_NULL_ARGUMENT`.
 kycvs_result kycvs_issuer_issue(const struct kycvs_issuer *issuer,
-                                const char *audience,
-                                size_t audience_len,
-                                const char *nonce,
-                                size_t nonce_len,
-                                const char *subject,
-                                size_t subject_len,
-                                uint8_t status,
-                                uint64_t ttl,
+                                const struct kycvs_token_request *request,
                                 uint64_t now,
                                 char *buf,
                                 size_t buf_len,
@@ -613,6 +672,13 @@ kycvs_result kycvs_signing_key_public_jwk(const struct kycvs_signing_key *key,
                                           char *buf,
                                           size_t buf_len,
                                           size_t *out_len);
+
+// Writes the public key's 32-byte encoding (RFC 8032) to `out`, which must hold
+// `KYCVS_PUBLIC_KEY_LEN` writable bytes: the bare key `kycvs_trust_store_add` takes.
+//
+// Errors: `KYCVS_RESULT_NULL_ARGUMENT`.
+kycvs_result kycvs_signing_key_public_key(const struct kycvs_signing_key *key,
+                                          uint8_t *out);
 
 // Frees a signing key and zeroizes its secret. NULL does nothing.
 void kycvs_signing_key_free(struct kycvs_signing_key *key);
@@ -712,6 +778,27 @@ kycvs_result kycvs_verifier_with_replay_guard(const struct kycvs_verifier *verif
 kycvs_result kycvs_trust_store_from_jwks(const uint8_t *jwks,
                                          size_t jwks_len,
                                          struct kycvs_trust_store **out);
+
+// Makes an empty trust store, to fill with `kycvs_trust_store_add`.
+//
+// On success `*out` holds a new store for `kycvs_trust_store_free`.
+// Errors: `KYCVS_RESULT_NULL_ARGUMENT`.
+kycvs_result kycvs_trust_store_new(struct kycvs_trust_store **out);
+
+// Trusts a bare Ed25519 public key (`public_key_len` = 32 bytes, its standard encoding) for
+// tokens of `issuer` (`issuer_len` bytes of UTF-8); with a `window`, only for tokens whose
+// `iat` lies in it (NULL: any `iat`). The key is validated here.
+//
+// Errors: `KYCVS_RESULT_INVALID_KEY` (not 32 bytes, or not an acceptable Ed25519 key),
+// `KYCVS_RESULT_INVALID_ARGUMENT` (the window, or `issuer` not UTF-8),
+// `KYCVS_RESULT_INVALID_TRUST_STORE` (a bad issuer, a duplicate key, a full store),
+// `KYCVS_RESULT_NULL_ARGUMENT`. Nothing is added on error.
+kycvs_result kycvs_trust_store_add(struct kycvs_trust_store *store,
+                                   const uint8_t *public_key,
+                                   size_t public_key_len,
+                                   const char *issuer,
+                                   size_t issuer_len,
+                                   const struct kycvs_key_window *window);
 
 // The number of keys in the store; 0 for NULL.
 size_t kycvs_trust_store_len(const struct kycvs_trust_store *store);

@@ -19,6 +19,9 @@ static const char *const NONCE = "PNR-4711";
 static const uint64_t NOW = 1800000000u;
 
 #define S(text) text, strlen(text)
+/* A kycvs_token_request for kycvs_issuer_issue: audience, nonce, subject (ptr, len each),
+ * status, ttl. */
+#define TOKEN_REQUEST(...) (&(kycvs_token_request){__VA_ARGS__})
 #define MUST(call)                                                            \
     do {                                                                      \
         if ((call) != KYCVS_RESULT_OK) {                                      \
@@ -77,7 +80,7 @@ int main(int argc, char **argv) {
     MUST(kycvs_signing_key_public_jwk(key, S(ISSUER), jwk, sizeof jwk, &len));
     snprintf(jwks, sizeof jwks, "{\"keys\":[%s]}", jwk);
     MUST(kycvs_trust_store_from_jwks((const uint8_t *)jwks, strlen(jwks), &trust));
-    MUST(kycvs_issuer_new(key, S(ISSUER), false, &issuer));
+    MUST(kycvs_issuer_new(key, S(ISSUER), KYCVS_ALGORITHM_ED25519, &issuer));
     MUST(kycvs_verifier_builder_new(S(AUDIENCE), &builder));
     MUST(kycvs_verifier_builder_build(builder, trust, &verifier));
 
@@ -91,7 +94,7 @@ int main(int argc, char **argv) {
     for (int i = 0; i < BATCH; i++) {
         char subject[32];
         snprintf(subject, sizeof subject, "p-%d", i);
-        MUST(kycvs_issuer_issue(issuer, S(AUDIENCE), S(NONCE), S(subject), 2, 300, NOW,
+        MUST(kycvs_issuer_issue(issuer, TOKEN_REQUEST(S(AUDIENCE), S(NONCE), S(subject), 2, 300), NOW,
                                 tokens[i], sizeof tokens[i], &token_lens[i]));
         const char *dot = strrchr(tokens[i], '.');
         if (b64url_decode(dot + 1, strlen(dot + 1), signatures[i]) != 64) {

@@ -3,7 +3,7 @@
 use crate::fail::{CliError, Outcome, print_line};
 use crate::files::{Access, io_error, read_prefix, write_atomic};
 use crate::issue::load_key;
-use kycvs_core::{KeyWindow, MAX_JWKS_LEN, TrustBundle, TrustStore, unix_now};
+use kycvs_core::{BundleTerms, KeyWindow, MAX_JWKS_LEN, TrustBundle, TrustStore, unix_now};
 use std::path::{Path, PathBuf};
 
 const TRUST_HELP: &str = "\
@@ -82,28 +82,17 @@ fn sign(args: &SignArgs) -> Result<Outcome, CliError> {
         .map_err(|e| CliError::io("cannot read", &args.jwks, &e))?;
     let given =
         TrustStore::from_jwks(&jwks).map_err(|e| CliError::core(args.jwks.display(), &e))?;
-    let default_window = match (args.nbf, args.exp) {
-        (Some(nbf), Some(exp)) => {
-            Some(KeyWindow::new(nbf, exp).map_err(|e| CliError::core("--nbf/--exp", &e))?)
-        }
-        _ => None,
+    let default_key_window = KeyWindow::from_bounds(args.nbf, args.exp)
+        .map_err(|e| CliError::core("--nbf/--exp", &e))?;
+    let terms = BundleTerms {
+        sequence: args.sequence,
+        issued_at: args.now.unwrap_or_else(unix_now),
+        expires_at: args.expires,
+        default_key_window,
     };
-    let mut keys = TrustStore::new();
-    for trusted in given.iter() {
-        let window = trusted.window().or(default_window).ok_or_else(|| {
-            CliError::new(format!(
-                "{}: key {} has no nbf/exp; give --nbf and --exp for such keys",
-                args.jwks.display(),
-                trusted.key().kid()
-            ))
-        })?;
-        keys.add_with_window(trusted.key().clone(), trusted.issuer(), window)
-            .map_err(|e| CliError::core(args.jwks.display(), &e))?;
-    }
-    let issued_at = args.now.unwrap_or_else(unix_now);
-    let bundle = TrustBundle::new(keys, args.sequence, issued_at, args.expires)
+    let bundle = TrustBundle::new(&given, &terms)
         .and_then(|b| b.sign(&root))
-        .map_err(|e| CliError::core("bundle", &e))?;
+        .map_err(|e| CliError::core("bundle (--sequence, --expires, --nbf/--exp)", &e))?;
     emit(args.out.as_deref(), &bundle)
 }
 

@@ -3,7 +3,7 @@
 use crate::fail::{CliError, Outcome};
 use crate::files::read_prefix;
 use kycvs_core::{
-    BatchItem, DEFAULT_LEEWAY, DEFAULT_MAX_LIFETIME, Error, ErrorCode, MAX_BUNDLE_LEN,
+    BatchItem, BundleLoad, DEFAULT_LEEWAY, DEFAULT_MAX_LIFETIME, Error, ErrorCode, MAX_BUNDLE_LEN,
     MAX_JWKS_LEN, MAX_ROOT_JWK_LEN, MAX_TOKEN_LEN, Policy, TrustBundle, TrustStore, VerifiedStatus,
     Verifier, unix_now,
 };
@@ -140,8 +140,12 @@ fn build_verifier(args: &Args) -> Result<Verifier, CliError> {
                 .map_err(|e| CliError::core(root.display(), &e))?;
             let bytes = read_prefix(bundle, MAX_BUNDLE_LEN + 2)
                 .map_err(|e| CliError::io("cannot read", bundle, &e))?;
-            let now = args.now.unwrap_or_else(unix_now);
-            TrustBundle::load(without_line_end(&bytes), &root_key, now, args.min_sequence)
+            let load = BundleLoad {
+                root: &root_key,
+                min_sequence: args.min_sequence,
+                now: args.now.unwrap_or_else(unix_now),
+            };
+            TrustBundle::load(without_line_end(&bytes), &load)
                 .map_err(|e| CliError::core(bundle.display(), &e))?
                 .into_trust_store()
         }

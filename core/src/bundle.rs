@@ -18,7 +18,7 @@ use crate::json::{Json, truncate};
 use crate::keys::{PublicKey, SigningKey};
 use crate::signature::verify_signature;
 use crate::token::{MAX_TIME, decode_segment, encode_segment};
-use crate::trust::{JwkRole, MAX_TRUSTED_KEYS, TrustStore, key_error, parse_jwk};
+use crate::trust::{JwkRole, KeyWindow, MAX_TRUSTED_KEYS, TrustStore, key_error, parse_jwk};
 
 /// The header's `typ` of a trust bundle.
 pub const BUNDLE_TYPE: &str = "kycvs-trust+jwt";
@@ -27,29 +27,61 @@ pub const MAX_BUNDLE_LEN: usize = crate::trust::MAX_JWKS_LEN;
 /// The largest root key document (one JWK) accepted, in bytes.
 pub const MAX_ROOT_JWK_LEN: usize = 4096;
 
+/// What a new bundle says about itself, for [`TrustBundle::new`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct BundleTerms {
+    /// The sequence number (`seq`), 1 to 2^53 − 1: raise it with every new bundle.
+    pub sequence: u64,
+    /// When the bundle is issued (`iat`), seconds since the epoch.
+    pub issued_at: u64,
+    /// When it expires (`exp`), after `issued_at` and at most 2^53 − 1; verifiers refuse it
+    /// from then on.
+    pub expires_at: u64,
+    /// The window given to keys that carry none. `None`: every key must carry its own.
+    pub default_key_window: Option<KeyWindow>,
+}
+
+/// How a verifier loads a signed bundle, for [`TrustBundle::load`]. Every field is required:
+/// there is no default root, no default rollback floor and no default clock.
+#[derive(Clone, Copy, Debug)]
+pub struct BundleLoad<'a> {
+    /// The pinned root key the bundle must be signed by.
+    pub root: &'a PublicKey,
+    /// The highest sequence number accepted before (an equal one is accepted, so the same
+    /// bundle may be loaded again; 1 accepts any bundle, for the very first load).
+    pub min_sequence: u64,
+    /// The time of loading, seconds since the epoch ([`crate::unix_now`] for the system clock).
+    pub now: u64,
+}
+
 /// A trust store signed by a root key, with the bundle's sequence number and lifetime.
 ///
 /// Made by [`TrustBundle::new`] to be signed, or by [`TrustBundle::load`] from a signed
 /// bundle that passed every check.
 ///
 /// ```
-/// use kycvs_core::{ErrorCode, KeyWindow, SigningKey, TrustBundle, TrustStore};
+/// use kycvs_core::{BundleLoad, BundleTerms, ErrorCode, KeyWindow, SigningKey, TrustBundle,
+///                  TrustStore};
 ///
 /// # fn main() -> Result<(), kycvs_core::Error> {
 /// let root = SigningKey::generate()?;
 /// let issuer_key = SigningKey::generate()?;
 /// let mut keys = TrustStore::new();
-/// keys.add_with_window(
-///     issuer_key.public_key().clone(),
-///     "cowin.example",
-///     KeyWindow::new(1_700_000_000, 1_800_000_000)?,
-/// )?;
-/// let signed = TrustBundle::new(keys, 7, 1_700_000_000, 1_700_086_400)?.sign(&root)?;
+/// keys.add(issuer_key.public_key().clone(), "cowin.example")?;
+/// let terms = BundleTerms {
+///     sequence: 7,
+///     issued_at: 1_700_000_000,
+///     expires_at: 1_700_086_400,
+///     default_key_window: Some(KeyWindow::new(1_700_000_000, 1_800_000_000)?),
+/// };
+/// let signed = TrustBundle::new(&keys, &terms)?.sign(&root)?;
 ///
-/// let loaded = TrustBundle::load(signed.as_bytes(), root.public_key(), 1_700_000_100, 7)?;
+/// let mut load = BundleLoad { root: root.public_key(), min_sequence: 7, now: 1_700_000_100 };
+/// let loaded = TrustBundle::load(signed.as_bytes(), &load)?;
 /// assert_eq!((loaded.sequence(), loaded.trust_store().len()), (7, 1));
 ///
-/// let err = TrustBundle::load(signed.as_bytes(), root.public_key(), 1_700_000_100, 8);
+/// load.min_sequence = 8;
+/// let err = TrustBundle::load(signed.as_bytes(), &load);
 /// assert_eq!(err.unwrap_err().code(), ErrorCode::BundleRollback);
 /// # Ok(())
 /// # }
@@ -63,16 +95,17 @@ pub struct TrustBundle {
 }
 
 impl TrustBundle {
-    /// A bundle of the keys in `trust` (every one must have a window, see
-    /// [`TrustStore::add_with_window`]) with sequence number `sequence` (1 to 2^53 − 1),
-    /// issued at `issued_at` and expiring at `expires_at` (after `issued_at`, at most
-    /// 2^53 − 1). Error: `invalid_argument`.
-    pub fn new(
-        trust: TrustStore,
-        sequence: u64,
-        issued_at: u64,
-        expires_at: u64,
-    ) -> Result<TrustBundle> {
+    /// A bundle of the keys in `trust` under `terms`: each key keeps the validity window it
+    /// has (see [`TrustStore::add_with_window`]) or gets `terms.default_key_window`.
+    /// Error: `invalid_argument` for terms out of range, or a key with no window when there
+    /// is no default.
+    pub fn new(trust: &TrustStore, terms: &BundleTerms) -> Result<TrustBundle> {
+        let BundleTerms {
+            sequence,
+            issued_at,
+            expires_at,
+            default_key_window,
+        } = *terms;
         if sequence == 0 || sequence > MAX_TIME {
             return Err(err!(
                 InvalidArgument,
@@ -91,18 +124,22 @@ impl TrustBundle {
                 "bundle expiry must be after its issue time"
             ));
         }
-        if let Some(key) = trust.iter().find(|k| k.window().is_none()) {
-            return Err(err!(
-                InvalidArgument,
-                "key {} has no validity window (nbf, exp); every bundle key needs one",
-                key.key().kid()
-            ));
+        let mut keys = TrustStore::new();
+        for key in trust.iter() {
+            let window = key.window().or(default_key_window).ok_or_else(|| {
+                err!(
+                    InvalidArgument,
+                    "key {} has no validity window (nbf, exp) and the bundle gives no default",
+                    key.key().kid()
+                )
+            })?;
+            keys.add_with_window(key.key().clone(), key.issuer(), window)?;
         }
         Ok(TrustBundle {
             sequence,
             issued_at,
             expires_at,
-            trust,
+            trust: keys,
         })
     }
 
@@ -128,9 +165,8 @@ impl TrustBundle {
         Ok(signed)
     }
 
-    /// Loads a signed bundle at time `now`, trusting only `root`, refusing a sequence number
-    /// below `min_sequence` (the highest one accepted before; an equal one is accepted, so the
-    /// same bundle may be loaded again).
+    /// Loads a signed bundle at time `load.now`, trusting only `load.root`, refusing a sequence
+    /// number below `load.min_sequence`.
     ///
     /// Checks, in order, each with its error code: size, at most [`MAX_BUNDLE_LEN`] bytes;
     /// UTF-8 and three strict base64url segments, the last one 64 bytes; the header exactly
@@ -141,12 +177,12 @@ impl TrustBundle {
     /// a stale bundle is never used); then `seq >= min_sequence` (`bundle_rollback`); then
     /// each key, as a JWKS key with `nbf < exp` required, and no duplicate `kid`
     /// (`invalid_bundle`).
-    pub fn load(
-        bundle: &[u8],
-        root: &PublicKey,
-        now: u64,
-        min_sequence: u64,
-    ) -> Result<TrustBundle> {
+    pub fn load(bundle: &[u8], load: &BundleLoad<'_>) -> Result<TrustBundle> {
+        let BundleLoad {
+            root,
+            min_sequence,
+            now,
+        } = *load;
         if bundle.len() > MAX_BUNDLE_LEN {
             return Err(invalid(format!(
                 "bundle is {} bytes, more than {MAX_BUNDLE_LEN}",
@@ -362,7 +398,25 @@ fn check_header(bytes: &[u8], root: &PublicKey) -> Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::KeyWindow;
+
+    fn terms(sequence: u64, issued_at: u64, expires_at: u64) -> BundleTerms {
+        BundleTerms {
+            sequence,
+            issued_at,
+            expires_at,
+            default_key_window: None,
+        }
+    }
+
+    fn load(bundle: &[u8], now: u64, min_sequence: u64) -> Result<TrustBundle> {
+        let root = key(9);
+        let how = BundleLoad {
+            root: root.public_key(),
+            min_sequence,
+            now,
+        };
+        TrustBundle::load(bundle, &how)
+    }
 
     fn key(seed: u8) -> SigningKey {
         SigningKey::from_seed(&[seed; 32])
@@ -374,7 +428,7 @@ mod tests {
         trust
             .add_with_window(key(1).public_key().clone(), "iss-a", window)
             .unwrap();
-        TrustBundle::new(trust, sequence, 1000, 2000)
+        TrustBundle::new(&trust, &terms(sequence, 1000, 2000))
             .unwrap()
             .sign(&key(9))
             .unwrap()
@@ -382,7 +436,7 @@ mod tests {
 
     #[test]
     fn round_trips_with_windows() {
-        let loaded = TrustBundle::load(signed(3).as_bytes(), key(9).public_key(), 1999, 3).unwrap();
+        let loaded = load(signed(3).as_bytes(), 1999, 3).unwrap();
         assert_eq!(
             (loaded.sequence(), loaded.issued_at(), loaded.expires_at()),
             (3, 1000, 2000)
@@ -397,7 +451,7 @@ mod tests {
     #[test]
     fn refuses_oversized_bundles_before_anything_else() {
         let huge = vec![b'.'; MAX_BUNDLE_LEN + 1];
-        let e = TrustBundle::load(&huge, key(9).public_key(), 0, 0).unwrap_err();
+        let e = load(&huge, 0, 0).unwrap_err();
         assert_eq!(e.code(), ErrorCode::InvalidBundle);
         assert!(e.detail().contains("more than"), "{e}");
     }
@@ -413,9 +467,32 @@ mod tests {
             (TrustStore::new(), 1, 1, MAX_TIME + 1),
             (plain, 1, 1, 2),
         ] {
-            let e = TrustBundle::new(trust, seq, iat, exp).unwrap_err();
+            let e = TrustBundle::new(&trust, &terms(seq, iat, exp)).unwrap_err();
             assert_eq!(e.code(), ErrorCode::InvalidArgument, "{e}");
         }
+    }
+
+    #[test]
+    fn keys_without_a_window_take_the_default_and_keep_their_own() {
+        let mut trust = TrustStore::new();
+        trust.add(key(1).public_key().clone(), "iss-a").unwrap();
+        let own = KeyWindow::new(5, 6).unwrap();
+        trust
+            .add_with_window(key(2).public_key().clone(), "iss-b", own)
+            .unwrap();
+        let default = KeyWindow::new(100, 200).unwrap();
+        let bundle = TrustBundle::new(
+            &trust,
+            &BundleTerms {
+                default_key_window: Some(default),
+                ..terms(1, 1, 2)
+            },
+        )
+        .unwrap();
+        let window = |seed: u8| bundle.trust_store().get(key(seed).kid()).unwrap().window();
+        assert_eq!((window(1), window(2)), (Some(default), Some(own)));
+        let e = TrustBundle::new(&trust, &terms(1, 1, 2)).unwrap_err();
+        assert!(e.detail().contains(key(1).kid()), "{e}");
     }
 
     #[test]

@@ -143,6 +143,18 @@ impl PublicKey {
         Ok(PublicKey::from_point(point))
     }
 
+    /// Validates an encoding given as a slice, as it arrives from C or Python: exactly 32
+    /// bytes, then as [`PublicKey::from_bytes`]. Error: `invalid_key`.
+    pub fn from_slice(bytes: &[u8]) -> Result<PublicKey> {
+        let bytes: &[u8; 32] = bytes.try_into().map_err(|_| {
+            Error::new(
+                ErrorCode::InvalidKey,
+                format!("an Ed25519 public key is 32 bytes, not {}", bytes.len()),
+            )
+        })?;
+        PublicKey::from_bytes(bytes)
+    }
+
     /// Wraps a point known to be valid (a signing key's `[a]B`).
     fn from_point(point: EdwardsPoint) -> PublicKey {
         let bytes = point.compress().to_bytes();

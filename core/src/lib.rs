@@ -68,7 +68,9 @@ mod token;
 mod trust;
 mod verify;
 
-pub use bundle::{BUNDLE_TYPE, MAX_BUNDLE_LEN, MAX_ROOT_JWK_LEN, TrustBundle};
+pub use bundle::{
+    BUNDLE_TYPE, BundleLoad, BundleTerms, MAX_BUNDLE_LEN, MAX_ROOT_JWK_LEN, TrustBundle,
+};
 pub use consent::{
     CONSENT_ID_BYTES, ConsentChallenge, ConsentStore, DEFAULT_CONSENT_CAPACITY,
     DEFAULT_MAX_ATTEMPTS, DEFAULT_OTP_TTL, DEFAULT_RATE_CAPACITY, DEFAULT_RATE_LIMIT,

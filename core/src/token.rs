@@ -46,6 +46,39 @@ impl Algorithm {
         }
     }
 
+    /// This algorithm's stable number, as the C layer names it.
+    pub const fn number(self) -> u32 {
+        match self {
+            Algorithm::Ed25519 => 0,
+            Algorithm::EdDSA => 1,
+        }
+    }
+
+    /// The algorithm with this stable number, as the C layer passes it: 0 `Ed25519`,
+    /// 1 `EdDSA`. Error: `invalid_argument`.
+    pub fn from_number(number: u32) -> Result<Algorithm> {
+        match [Algorithm::Ed25519, Algorithm::EdDSA]
+            .into_iter()
+            .find(|a| a.number() == number)
+        {
+            Some(alg) => Ok(alg),
+            None => Err(Error::new(
+                ErrorCode::InvalidArgument,
+                format!("algorithm {number} is not 0 (Ed25519) or 1 (EdDSA)"),
+            )),
+        }
+    }
+
+    /// The algorithm with this `alg` name, `Ed25519` or `EdDSA`. Error: `invalid_argument`.
+    pub fn from_alg(name: &str) -> Result<Algorithm> {
+        Algorithm::from_name(name).ok_or_else(|| {
+            Error::new(
+                ErrorCode::InvalidArgument,
+                "algorithm must be \"Ed25519\" or \"EdDSA\"",
+            )
+        })
+    }
+
     fn from_name(name: &str) -> Option<Algorithm> {
         match name {
             "Ed25519" => Some(Algorithm::Ed25519),

@@ -32,6 +32,19 @@ impl KeyWindow {
         Ok(KeyWindow { nbf, exp })
     }
 
+    /// A window from optional bounds, as a JWK or a caller gives them: both make a window,
+    /// neither none. Error: `invalid_argument` when only one is given, or as [`KeyWindow::new`].
+    pub fn from_bounds(nbf: Option<u64>, exp: Option<u64>) -> Result<Option<KeyWindow>> {
+        match (nbf, exp) {
+            (None, None) => Ok(None),
+            (Some(nbf), Some(exp)) => KeyWindow::new(nbf, exp).map(Some),
+            _ => Err(err!(
+                InvalidArgument,
+                "a key window needs both nbf and exp, or neither"
+            )),
+        }
+    }
+
     /// The first second a token may be issued at (inclusive).
     pub fn nbf(&self) -> u64 {
         self.nbf
@@ -139,13 +152,7 @@ impl TrustStore {
     /// Adds a key bound to `issuer`. Error: `invalid_trust_store` for a duplicate key id, an
     /// empty or overlong issuer, or a full store.
     pub fn add(&mut self, key: PublicKey, issuer: &str) -> Result<()> {
-        if !is_valid_id(issuer) {
-            return Err(bad(format!(
-                "issuer must be 1 to {MAX_ID_LEN} visible ASCII characters"
-            )));
-        }
-        let index = self.order.len();
-        self.insert(key, issuer.to_owned(), None, index)
+        self.add_with_optional_window(key, issuer, None)
     }
 
     /// Adds a key bound to `issuer` that may sign only tokens whose `iat` lies in `window`.
@@ -156,11 +163,23 @@ impl TrustStore {
         issuer: &str,
         window: KeyWindow,
     ) -> Result<()> {
-        self.add(key.clone(), issuer)?;
-        if let Some(added) = self.keys.get_mut(key.kid()) {
-            added.window = Some(window);
+        self.add_with_optional_window(key, issuer, Some(window))
+    }
+
+    /// [`TrustStore::add`] or [`TrustStore::add_with_window`], as `window` says.
+    pub fn add_with_optional_window(
+        &mut self,
+        key: PublicKey,
+        issuer: &str,
+        window: Option<KeyWindow>,
+    ) -> Result<()> {
+        if !is_valid_id(issuer) {
+            return Err(bad(format!(
+                "issuer must be 1 to {MAX_ID_LEN} visible ASCII characters"
+            )));
         }
-        Ok(())
+        let index = self.order.len();
+        self.insert(key, issuer.to_owned(), window, index)
     }
 
     pub(crate) fn insert(

@@ -2,8 +2,8 @@
 //! the same file), then signing, and the key window under the verifier.
 
 use kycvs_core::{
-    ErrorCode, Issuer, KeyWindow, MAX_TIME, Policy, SigningKey, TokenRequest, TrustBundle,
-    TrustStore, VaccinationStatus, Verifier,
+    BundleLoad, BundleTerms, ErrorCode, Issuer, KeyWindow, MAX_TIME, Policy, SigningKey,
+    TokenRequest, TrustBundle, TrustStore, VaccinationStatus, Verifier,
 };
 use serde_json::Value;
 use std::path::PathBuf;
@@ -24,12 +24,12 @@ fn number(case: &Value, field: &str) -> u64 {
 
 fn load(case: &Value, now_field: &str, min_sequence: u64) -> kycvs_core::Result<TrustBundle> {
     let root = TrustBundle::root_key_from_jwk(text(case, "root").as_bytes())?;
-    TrustBundle::load(
-        text(case, "bundle").as_bytes(),
-        &root,
-        number(case, now_field),
+    let how = BundleLoad {
+        root: &root,
         min_sequence,
-    )
+        now: number(case, now_field),
+    };
+    TrustBundle::load(text(case, "bundle").as_bytes(), &how)
 }
 
 #[test]
@@ -116,14 +116,15 @@ fn signing_reproduces_the_vector_bundle() {
         .expect("bundle/ok");
     let loaded = load(case, "now", 0).expect("loads");
     let root = SigningKey::from_seed(&[0x52; 32]);
-    let again = TrustBundle::new(
-        loaded.trust_store().clone(),
-        loaded.sequence(),
-        loaded.issued_at(),
-        loaded.expires_at(),
-    )
-    .and_then(|b| b.sign(&root))
-    .expect("sign");
+    let terms = BundleTerms {
+        sequence: loaded.sequence(),
+        issued_at: loaded.issued_at(),
+        expires_at: loaded.expires_at(),
+        default_key_window: None,
+    };
+    let again = TrustBundle::new(loaded.trust_store(), &terms)
+        .and_then(|b| b.sign(&root))
+        .expect("sign");
     assert_eq!(again, text(case, "bundle"));
 }
 
@@ -136,7 +137,13 @@ fn fresh_bundle(key: &SigningKey, window: (u64, u64)) -> TrustBundle {
             KeyWindow::new(window.0, window.1).expect("window"),
         )
         .expect("add");
-    TrustBundle::new(trust, 3, 1_000, 1_000_000).expect("bundle")
+    let terms = BundleTerms {
+        sequence: 3,
+        issued_at: 1_000,
+        expires_at: 1_000_000,
+        default_key_window: None,
+    };
+    TrustBundle::new(&trust, &terms).expect("bundle")
 }
 
 #[test]
@@ -144,8 +151,13 @@ fn rejects_each_bad_bundle_with_its_code() {
     let root = SigningKey::from_seed(&[1; 32]);
     let key = SigningKey::from_seed(&[2; 32]);
     let signed = fresh_bundle(&key, (0, 10)).sign(&root).expect("sign");
-    let load = |bundle: &str, root: &SigningKey, now, min| {
-        TrustBundle::load(bundle.as_bytes(), root.public_key(), now, min).map(|b| b.sequence())
+    let load = |bundle: &str, root: &SigningKey, now, min_sequence| {
+        let how = BundleLoad {
+            root: root.public_key(),
+            min_sequence,
+            now,
+        };
+        TrustBundle::load(bundle.as_bytes(), &how).map(|b| b.sequence())
     };
     assert_eq!(load(&signed, &root, 999_999, 3), Ok(3));
     let code = |r: kycvs_core::Result<u64>| r.unwrap_err().code();
@@ -174,9 +186,16 @@ fn rejects_each_bad_bundle_with_its_code() {
     );
     // Not UTF-8.
     assert_eq!(
-        TrustBundle::load(b"\xff.\xff.\xff", root.public_key(), 0, 0)
-            .unwrap_err()
-            .code(),
+        TrustBundle::load(
+            b"\xff.\xff.\xff",
+            &BundleLoad {
+                root: root.public_key(),
+                min_sequence: 0,
+                now: 0
+            }
+        )
+        .unwrap_err()
+        .code(),
         ErrorCode::InvalidBundle
     );
     // A status token is not a bundle, even when the root key signed it.
@@ -207,7 +226,12 @@ fn the_verifier_applies_the_key_window_to_iat() {
     let signed = fresh_bundle(&key, (10_000, 20_000))
         .sign(&root)
         .expect("sign");
-    let trust = TrustBundle::load(signed.as_bytes(), root.public_key(), 5_000, 0)
+    let how = BundleLoad {
+        root: root.public_key(),
+        min_sequence: 0,
+        now: 5_000,
+    };
+    let trust = TrustBundle::load(signed.as_bytes(), &how)
         .expect("load")
         .into_trust_store();
     let verifier = Verifier::new(trust, Policy::new("irctc.example")).expect("verifier");

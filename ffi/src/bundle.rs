@@ -1,11 +1,11 @@
 //! Signed trust bundles: load a trust store vouched for by a pinned root key, and sign one.
 
 use crate::error::{fail, kycvs_result};
-use crate::ffi::{new_box, try_buf, try_bytes, try_out, try_ref};
+use crate::ffi::{new_box, try_buf, try_bytes, try_in, try_out, try_ref};
 use crate::keys::kycvs_signing_key;
 use crate::panic::ffi_panic_boundary;
-use crate::trust::kycvs_trust_store;
-use kycvs_core::TrustBundle;
+use crate::trust::{key_window, kycvs_key_window, kycvs_trust_store};
+use kycvs_core::{BundleLoad, BundleTerms, TrustBundle};
 use std::ffi::c_char;
 
 /// The most bytes in a signed trust bundle.
@@ -31,12 +31,40 @@ pub struct kycvs_bundle_info {
     pub expires_at: u64,
 }
 
+/// The terms of a new trust bundle, for `kycvs_trust_bundle_sign`.
+#[repr(C)]
+#[derive(Clone, Copy, Debug)]
+pub struct kycvs_bundle_terms {
+    /// The sequence number (`seq`), 1 to 2^53 - 1: raise it with every new bundle.
+    pub sequence: u64,
+    /// When the bundle is issued (`iat`), seconds since the Unix epoch.
+    pub issued_at: u64,
+    /// When it expires (`exp`), after `issued_at`, at most 2^53 - 1.
+    pub expires_at: u64,
+    /// The window given to keys that carry none, or NULL: every key must carry its own.
+    pub default_key_window: *const kycvs_key_window,
+}
+
+/// How to load a trust bundle, for `kycvs_trust_store_from_bundle`: every field is required.
+#[repr(C)]
+#[derive(Clone, Copy, Debug)]
+pub struct kycvs_bundle_load {
+    /// The pinned root key as one JWK (`{"kty":"OKP","crv":"Ed25519","x":…,"kid":…}`).
+    pub root_jwk: *const u8,
+    /// The root JWK's length in bytes (at most `KYCVS_MAX_ROOT_JWK_LEN`).
+    pub root_jwk_len: usize,
+    /// The highest sequence number accepted before: a lower one is refused (an equal one is
+    /// accepted, so one bundle may be loaded again).
+    pub min_sequence: u64,
+    /// The time of loading, seconds since the Unix epoch (`kycvs_unix_now()`).
+    pub now: u64,
+}
+
 /// Loads a trust store from a signed trust bundle (`bundle_len` bytes, a compact JWS of
-/// `typ` `kycvs-trust+jwt`), trusting only the root key given as one JWK
-/// (`{"kty":"OKP","crv":"Ed25519","x":…,"kid":…}`, `root_jwk_len` bytes), at time `now`,
-/// refusing a sequence number below `min_sequence`. Every key of the store keeps its issuer
-/// and its validity window: a verifier built on it accepts a token only when the token's
-/// `iat` lies in its key's window (`KYCVS_RESULT_KEY_NOT_VALID` otherwise).
+/// `typ` `kycvs-trust+jwt`) as `load` says: trusting only its root key, at its time, refusing
+/// a sequence number below its minimum. Every key of the store keeps its issuer and its
+/// validity window: a verifier built on it accepts a token only when the token's `iat` lies
+/// in its key's window (`KYCVS_RESULT_KEY_NOT_VALID` otherwise).
 ///
 /// On success `*out` holds a new store for `kycvs_trust_store_free` and `*out_info` the
 /// bundle's sequence number, issue and expiry times.
@@ -48,20 +76,22 @@ pub struct kycvs_bundle_info {
 pub extern "C" fn kycvs_trust_store_from_bundle(
     bundle: *const u8,
     bundle_len: usize,
-    root_jwk: *const u8,
-    root_jwk_len: usize,
-    now: u64,
-    min_sequence: u64,
+    load: *const kycvs_bundle_load,
     out: *mut *mut kycvs_trust_store,
     out_info: *mut kycvs_bundle_info,
 ) -> kycvs_result {
     ffi_panic_boundary! {
         let bundle = try_bytes!(bundle, bundle_len);
+        let load = try_in!(load);
+        let root_jwk = load.root_jwk;
+        let root_jwk_len = load.root_jwk_len;
         let root_jwk = try_bytes!(root_jwk, root_jwk_len);
         let out = try_out!(out);
         let out_info = try_out!(out_info);
-        let loaded = TrustBundle::root_key_from_jwk(root_jwk)
-            .and_then(|root| TrustBundle::load(bundle, &root, now, min_sequence));
+        let loaded = TrustBundle::root_key_from_jwk(root_jwk).and_then(|root| {
+            let how = BundleLoad { root: &root, min_sequence: load.min_sequence, now: load.now };
+            TrustBundle::load(bundle, &how)
+        });
         match loaded {
             Ok(loaded) => {
                 *out_info = kycvs_bundle_info {
@@ -77,21 +107,19 @@ pub extern "C" fn kycvs_trust_store_from_bundle(
     }
 }
 
-/// Signs the keys of `keys` as a trust bundle with the root key `root`: sequence number
-/// `sequence` (1 to 2^53 - 1), issued at `issued_at`, expiring at `expires_at` (after
-/// `issued_at`). Every key of `keys` needs a validity window: load `keys` from a JWKS whose
-/// keys carry `nbf` and `exp`. The bundle (at most `KYCVS_MAX_BUNDLE_LEN` bytes) is written
-/// to `buf` as text.
+/// Signs the keys of `keys` as a trust bundle with the root key `root` under `terms`. Each
+/// key keeps its validity window (a JWKS key with `nbf` and `exp`, or one added with a
+/// window) or gets `terms->default_key_window`. The bundle (at most `KYCVS_MAX_BUNDLE_LEN`
+/// bytes) is written to `buf` as text.
 ///
-/// Errors: `KYCVS_RESULT_INVALID_ARGUMENT` (sequence or times out of range, a key without a
-/// window), `KYCVS_RESULT_BUFFER_TOO_SMALL`, `KYCVS_RESULT_NULL_ARGUMENT`.
+/// Errors: `KYCVS_RESULT_INVALID_ARGUMENT` (sequence, times or window out of range, a key
+/// without a window and no default), `KYCVS_RESULT_BUFFER_TOO_SMALL`,
+/// `KYCVS_RESULT_NULL_ARGUMENT`.
 #[unsafe(no_mangle)]
 pub extern "C" fn kycvs_trust_bundle_sign(
     root: *const kycvs_signing_key,
     keys: *const kycvs_trust_store,
-    sequence: u64,
-    issued_at: u64,
-    expires_at: u64,
+    terms: *const kycvs_bundle_terms,
     buf: *mut c_char,
     buf_len: usize,
     out_len: *mut usize,
@@ -99,11 +127,19 @@ pub extern "C" fn kycvs_trust_bundle_sign(
     ffi_panic_boundary! {
         let root = try_ref!(root);
         let keys = try_ref!(keys);
+        let terms = try_in!(terms);
         let buf = try_buf!(buf, buf_len);
         let out_len = try_out!(out_len);
-        match TrustBundle::new(keys.clone(), sequence, issued_at, expires_at)
-            .and_then(|bundle| bundle.sign(root))
-        {
+        let signed = key_window(terms.default_key_window).and_then(|default_key_window| {
+            let terms = BundleTerms {
+                sequence: terms.sequence,
+                issued_at: terms.issued_at,
+                expires_at: terms.expires_at,
+                default_key_window,
+            };
+            TrustBundle::new(keys, &terms)?.sign(root)
+        });
+        match signed {
             Ok(signed) => buf.write(&signed, out_len),
             Err(e) => fail(&e),
         }
@@ -135,6 +171,15 @@ mod tests {
     use crate::trust::{kycvs_trust_store_free, kycvs_trust_store_from_jwks};
     use kycvs_core::{KeyWindow, SigningKey, TrustStore};
 
+    fn terms(sequence: u64, issued_at: u64, expires_at: u64) -> kycvs_bundle_terms {
+        kycvs_bundle_terms {
+            sequence,
+            issued_at,
+            expires_at,
+            default_key_window: std::ptr::null(),
+        }
+    }
+
     fn signed() -> (String, String) {
         let root = SigningKey::from_seed(&[1; 32]);
         let key = SigningKey::from_seed(&[2; 32]);
@@ -146,7 +191,13 @@ mod tests {
                 KeyWindow::new(0, 10).unwrap(),
             )
             .unwrap();
-        let bundle = TrustBundle::new(trust, 4, 100, 200)
+        let terms = BundleTerms {
+            sequence: 4,
+            issued_at: 100,
+            expires_at: 200,
+            default_key_window: None,
+        };
+        let bundle = TrustBundle::new(&trust, &terms)
             .unwrap()
             .sign(&root)
             .unwrap();
@@ -163,13 +214,16 @@ mod tests {
                 issued_at: 0,
                 expires_at: 0,
             };
+            let how = kycvs_bundle_load {
+                root_jwk: root.as_ptr(),
+                root_jwk_len: root.len(),
+                min_sequence: min,
+                now,
+            };
             let r = kycvs_trust_store_from_bundle(
                 bundle.as_ptr(),
                 bundle.len(),
-                root.as_ptr(),
-                root.len(),
-                now,
-                min,
+                &how,
                 &mut out,
                 &mut info,
             );
@@ -197,17 +251,65 @@ mod tests {
         let root = Box::into_raw(Box::new(SigningKey::from_seed(&[1; 32]))).cast();
         let mut len = 0;
         assert_eq!(
-            kycvs_trust_bundle_sign(root, store, 1, 1, 2, std::ptr::null_mut(), 0, &mut len),
+            kycvs_trust_bundle_sign(
+                root,
+                store,
+                &terms(1, 1, 2),
+                std::ptr::null_mut(),
+                0,
+                &mut len
+            ),
             kycvs_result::BufferTooSmall
         );
         let mut buf = vec![0 as c_char; len];
         assert_eq!(
-            kycvs_trust_bundle_sign(root, store, 1, 1, 2, buf.as_mut_ptr(), len, &mut len),
+            kycvs_trust_bundle_sign(
+                root,
+                store,
+                &terms(1, 1, 2),
+                buf.as_mut_ptr(),
+                len,
+                &mut len
+            ),
             kycvs_result::Ok
         );
         assert_eq!(
-            kycvs_trust_bundle_sign(root, store, 0, 1, 2, buf.as_mut_ptr(), buf.len(), &mut len),
+            kycvs_trust_bundle_sign(
+                root,
+                store,
+                &terms(0, 1, 2),
+                buf.as_mut_ptr(),
+                buf.len(),
+                &mut len
+            ),
             kycvs_result::InvalidArgument
+        );
+        let bad_window = kycvs_key_window { nbf: 5, exp: 5 };
+        let with_bad_window = kycvs_bundle_terms {
+            default_key_window: &bad_window,
+            ..terms(1, 1, 2)
+        };
+        assert_eq!(
+            kycvs_trust_bundle_sign(
+                root,
+                store,
+                &with_bad_window,
+                buf.as_mut_ptr(),
+                len,
+                &mut len
+            ),
+            kycvs_result::InvalidArgument
+        );
+        assert_eq!(
+            kycvs_trust_bundle_sign(
+                root,
+                store,
+                std::ptr::null(),
+                buf.as_mut_ptr(),
+                len,
+                &mut len
+            ),
+            kycvs_result::NullArgument
         );
         crate::keys::kycvs_signing_key_free(root);
         kycvs_trust_store_free(store);

@@ -128,6 +128,28 @@ pub extern "C" fn kycvs_signing_key_public_jwk(
     }
 }
 
+/// The length of an Ed25519 public key's encoding, in bytes.
+pub const KYCVS_PUBLIC_KEY_LEN: usize = 32;
+
+/// Writes the public key's 32-byte encoding (RFC 8032) to `out`, which must hold
+/// `KYCVS_PUBLIC_KEY_LEN` writable bytes: the bare key `kycvs_trust_store_add` takes.
+///
+/// Errors: `KYCVS_RESULT_NULL_ARGUMENT`.
+#[unsafe(no_mangle)]
+pub extern "C" fn kycvs_signing_key_public_key(
+    key: *const kycvs_signing_key,
+    out: *mut u8,
+) -> kycvs_result {
+    ffi_panic_boundary! {
+        let key = try_ref!(key);
+        // `[u8; N]` has the alignment of `u8`: the caller's N bytes are exactly this array.
+        let out = out.cast::<[u8; KYCVS_PUBLIC_KEY_LEN]>();
+        let out = try_out!(out);
+        *out = *key.public_key().as_bytes();
+        kycvs_result::Ok
+    }
+}
+
 /// Frees a signing key and zeroizes its secret. NULL does nothing.
 #[unsafe(no_mangle)]
 pub extern "C" fn kycvs_signing_key_free(key: *mut kycvs_signing_key) {

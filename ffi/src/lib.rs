@@ -34,8 +34,9 @@ mod verify;
 
 pub use batch::{kycvs_batch_item, kycvs_verifier_verify_batch};
 pub use bundle::{
-    KYCVS_MAX_BUNDLE_LEN, KYCVS_MAX_ROOT_JWK_LEN, kycvs_bundle_info, kycvs_trust_bundle_root_jwk,
-    kycvs_trust_bundle_sign, kycvs_trust_store_from_bundle,
+    KYCVS_MAX_BUNDLE_LEN, KYCVS_MAX_ROOT_JWK_LEN, kycvs_bundle_info, kycvs_bundle_load,
+    kycvs_bundle_terms, kycvs_trust_bundle_root_jwk, kycvs_trust_bundle_sign,
+    kycvs_trust_store_from_bundle,
 };
 pub use consent::{
     KYCVS_CONSENT_ID_BUF_LEN, KYCVS_OTP_BUF_LEN, KYCVS_OTP_KEY_LEN, KYCVS_PSEUDONYM_KEY_LEN,
@@ -47,11 +48,14 @@ pub use consent::{
     kycvs_issuance_service_complete, kycvs_issuance_service_free, kycvs_issuance_service_subject,
 };
 pub use error::{kycvs_last_error_message, kycvs_result, kycvs_result_name};
-pub use issue::{kycvs_issuer, kycvs_issuer_free, kycvs_issuer_issue, kycvs_issuer_new};
+pub use issue::{
+    kycvs_algorithm, kycvs_issuer, kycvs_issuer_free, kycvs_issuer_issue, kycvs_issuer_new,
+    kycvs_token_request,
+};
 pub use keys::{
-    kycvs_signing_key, kycvs_signing_key_free, kycvs_signing_key_from_pem,
+    KYCVS_PUBLIC_KEY_LEN, kycvs_signing_key, kycvs_signing_key_free, kycvs_signing_key_from_pem,
     kycvs_signing_key_generate, kycvs_signing_key_kid, kycvs_signing_key_public_jwk,
-    kycvs_signing_key_to_pem,
+    kycvs_signing_key_public_key, kycvs_signing_key_to_pem,
 };
 pub use panic::kycvs__test_panic;
 pub use registry::{
@@ -64,7 +68,8 @@ pub use replay::{
     kycvs_replay_guard_len, kycvs_replay_guard_new, kycvs_verifier_with_replay_guard,
 };
 pub use trust::{
-    kycvs_trust_store, kycvs_trust_store_free, kycvs_trust_store_from_jwks, kycvs_trust_store_len,
+    kycvs_key_window, kycvs_trust_store, kycvs_trust_store_add, kycvs_trust_store_free,
+    kycvs_trust_store_from_jwks, kycvs_trust_store_len, kycvs_trust_store_new,
 };
 pub use verify::{
     kycvs_verified_status, kycvs_verifier, kycvs_verifier_builder,

@@ -29,7 +29,12 @@ impl Fixture {
         assert_eq!(kycvs_signing_key_generate(&mut key), kycvs_result::Ok);
         let (iss, iss_len) = s("cowin.example");
         let mut issuer = null_mut();
-        let r = kycvs_issuer_new(key, iss, iss_len, legacy, &mut issuer);
+        let alg = if legacy {
+            kycvs_algorithm::EdDSA
+        } else {
+            kycvs_algorithm::Ed25519
+        };
+        let r = kycvs_issuer_new(key, iss, iss_len, alg as u32, &mut issuer);
         assert_eq!(r, kycvs_result::Ok);
         let mut jwk = vec![0 as c_char; 512];
         let mut len = 0;
@@ -75,21 +80,17 @@ impl Fixture {
         let (aud, aud_len) = s("irctc.example");
         let (n, n_len) = s(nonce);
         let (sub, sub_len) = s("pseudonym-1");
-        kycvs_issuer_issue(
-            self.issuer,
-            aud,
-            aud_len,
-            n,
-            n_len,
-            sub,
-            sub_len,
-            2,
-            300,
-            NOW,
-            buf.as_mut_ptr(),
-            buf.len(),
-            len,
-        )
+        let request = kycvs_token_request {
+            audience: aud,
+            audience_len: aud_len,
+            nonce: n,
+            nonce_len: n_len,
+            subject: sub,
+            subject_len: sub_len,
+            status: 2,
+            ttl: 300,
+        };
+        kycvs_issuer_issue(self.issuer, &request, NOW, buf.as_mut_ptr(), buf.len(), len)
     }
 
     fn verify(

@@ -36,6 +36,9 @@ static int passed, failed;
     } while (0)
 
 #define S(text) text, strlen(text)
+/* A kycvs_token_request for kycvs_issuer_issue: audience, nonce, subject (ptr, len each),
+ * status, ttl. */
+#define TOKEN_REQUEST(...) (&(kycvs_token_request){__VA_ARGS__})
 
 static const uint64_t NOW = 1700000000u;
 static const char *const ISSUER = "cowin.example";
@@ -133,7 +136,7 @@ static const kycvs_verifier *verifier_for(const kycvs_trust_store *trust) {
 
 static kycvs_result issue(const kycvs_issuer *issuer, char *buf, size_t buf_len,
                           size_t *out_len) {
-    return kycvs_issuer_issue(issuer, S(AUDIENCE), S(NONCE), S(SUBJECT), 2, 300, NOW, buf,
+    return kycvs_issuer_issue(issuer, TOKEN_REQUEST(S(AUDIENCE), S(NONCE), S(SUBJECT), 2, 300), NOW, buf,
                               buf_len, out_len);
 }
 
@@ -205,7 +208,7 @@ static void test_issue_and_verify(void) {
 
     for (int legacy = 0; legacy <= 1; legacy++) {
         kycvs_issuer *issuer = NULL;
-        CHECK_RESULT(kycvs_issuer_new(key, S(ISSUER), legacy != 0, &issuer), KYCVS_RESULT_OK);
+        CHECK_RESULT(kycvs_issuer_new(key, S(ISSUER), legacy ? KYCVS_ALGORITHM_ED_DSA : KYCVS_ALGORITHM_ED25519, &issuer), KYCVS_RESULT_OK);
         char token[KYCVS_TOKEN_BUF_LEN];
         CHECK_RESULT(issue(issuer, token, sizeof token, &len), KYCVS_RESULT_OK);
         CHECK(len == strlen(token));
@@ -244,13 +247,13 @@ static void test_issue_and_verify(void) {
         CHECK_RESULT(issue(issuer, NULL, 0, &len), KYCVS_RESULT_BUFFER_TOO_SMALL);
 
         /* Values out of range are the core's to reject. */
-        CHECK_RESULT(kycvs_issuer_issue(issuer, S(AUDIENCE), S(NONCE), S(SUBJECT), 3, 300, NOW,
+        CHECK_RESULT(kycvs_issuer_issue(issuer, TOKEN_REQUEST(S(AUDIENCE), S(NONCE), S(SUBJECT), 3, 300), NOW,
                                         token, sizeof token, &len),
                      KYCVS_RESULT_INVALID_ARGUMENT);
-        CHECK_RESULT(kycvs_issuer_issue(issuer, S(AUDIENCE), S(NONCE), S(SUBJECT), 1, 0, NOW,
+        CHECK_RESULT(kycvs_issuer_issue(issuer, TOKEN_REQUEST(S(AUDIENCE), S(NONCE), S(SUBJECT), 1, 0), NOW,
                                         token, sizeof token, &len),
                      KYCVS_RESULT_INVALID_ARGUMENT);
-        CHECK_RESULT(kycvs_issuer_issue(issuer, S(AUDIENCE), S(""), S(SUBJECT), 1, 300, NOW,
+        CHECK_RESULT(kycvs_issuer_issue(issuer, TOKEN_REQUEST(S(AUDIENCE), S(""), S(SUBJECT), 1, 300), NOW,
                                         token, sizeof token, &len),
                      KYCVS_RESULT_INVALID_ARGUMENT);
         kycvs_issuer_free(issuer);
@@ -276,7 +279,7 @@ static void test_issue_and_verify(void) {
     kycvs_trust_store_free(trust);
     kycvs_issuer *issuer = NULL;
     char token[KYCVS_TOKEN_BUF_LEN];
-    CHECK_RESULT(kycvs_issuer_new(key, S(ISSUER), false, &issuer), KYCVS_RESULT_OK);
+    CHECK_RESULT(kycvs_issuer_new(key, S(ISSUER), KYCVS_ALGORITHM_ED25519, &issuer), KYCVS_RESULT_OK);
     kycvs_signing_key_free(key); /* the issuer holds its own copy */
     CHECK_RESULT(issue(issuer, token, sizeof token, &len), KYCVS_RESULT_OK);
     kycvs_verified_status out;
@@ -335,13 +338,13 @@ static void test_bad_text(void) {
     kycvs_signing_key *key = NULL;
     CHECK_RESULT(kycvs_signing_key_generate(&key), KYCVS_RESULT_OK);
     kycvs_issuer *issuer = NULL;
-    CHECK_RESULT(kycvs_issuer_new(key, S(bad), false, &issuer), KYCVS_RESULT_INVALID_ARGUMENT);
-    CHECK_RESULT(kycvs_issuer_new(key, S(""), false, &issuer), KYCVS_RESULT_INVALID_ARGUMENT);
+    CHECK_RESULT(kycvs_issuer_new(key, S(bad), KYCVS_ALGORITHM_ED25519, &issuer), KYCVS_RESULT_INVALID_ARGUMENT);
+    CHECK_RESULT(kycvs_issuer_new(key, S(""), KYCVS_ALGORITHM_ED25519, &issuer), KYCVS_RESULT_INVALID_ARGUMENT);
     CHECK(issuer == NULL);
-    CHECK_RESULT(kycvs_issuer_new(key, S(ISSUER), false, &issuer), KYCVS_RESULT_OK);
+    CHECK_RESULT(kycvs_issuer_new(key, S(ISSUER), KYCVS_ALGORITHM_ED25519, &issuer), KYCVS_RESULT_OK);
     char token[KYCVS_TOKEN_BUF_LEN], jwk[512];
     size_t len = 0;
-    CHECK_RESULT(kycvs_issuer_issue(issuer, S(AUDIENCE), S(NONCE), S(bad), 1, 300, NOW, token,
+    CHECK_RESULT(kycvs_issuer_issue(issuer, TOKEN_REQUEST(S(AUDIENCE), S(NONCE), S(bad), 1, 300), NOW, token,
                                     sizeof token, &len),
                  KYCVS_RESULT_INVALID_ARGUMENT);
     CHECK_RESULT(kycvs_signing_key_public_jwk(key, S(bad), jwk, sizeof jwk, &len),
@@ -384,7 +387,7 @@ static void test_null_arguments(void) {
     CHECK_RESULT(kycvs_verifier_builder_new(S(AUDIENCE), &builder), KYCVS_RESULT_OK);
     const kycvs_verifier *verifier = verifier_for(trust);
     kycvs_issuer *issuer = NULL;
-    CHECK_RESULT(kycvs_issuer_new(key, S(ISSUER), false, &issuer), KYCVS_RESULT_OK);
+    CHECK_RESULT(kycvs_issuer_new(key, S(ISSUER), KYCVS_ALGORITHM_ED25519, &issuer), KYCVS_RESULT_OK);
 
     char buf[KYCVS_TOKEN_BUF_LEN];
     size_t len = 12345;
@@ -433,25 +436,25 @@ static void test_null_arguments(void) {
     CHECK_RESULT(kycvs_verifier_verify(verifier, NULL, 5, S(NONCE), NOW, &out), NUL);
     CHECK_RESULT(kycvs_verifier_verify(verifier, S("a.b.c"), S(NONCE), NOW, NULL), NUL);
 
-    CHECK_RESULT(kycvs_issuer_new(NULL, S(ISSUER), false, &issuer_out), NUL);
-    CHECK_RESULT(kycvs_issuer_new(key, NULL, 3, false, &issuer_out), NUL);
-    CHECK_RESULT(kycvs_issuer_new(key, S(ISSUER), false, NULL), NUL);
-    CHECK_RESULT(kycvs_issuer_issue(NULL, S(AUDIENCE), S(NONCE), S(SUBJECT), 2, 300, NOW, buf,
+    CHECK_RESULT(kycvs_issuer_new(NULL, S(ISSUER), KYCVS_ALGORITHM_ED25519, &issuer_out), NUL);
+    CHECK_RESULT(kycvs_issuer_new(key, NULL, 3, KYCVS_ALGORITHM_ED25519, &issuer_out), NUL);
+    CHECK_RESULT(kycvs_issuer_new(key, S(ISSUER), KYCVS_ALGORITHM_ED25519, NULL), NUL);
+    CHECK_RESULT(kycvs_issuer_issue(NULL, TOKEN_REQUEST(S(AUDIENCE), S(NONCE), S(SUBJECT), 2, 300), NOW, buf,
                                     sizeof buf, &len),
                  NUL);
-    CHECK_RESULT(kycvs_issuer_issue(issuer, NULL, 3, S(NONCE), S(SUBJECT), 2, 300, NOW, buf,
+    CHECK_RESULT(kycvs_issuer_issue(issuer, TOKEN_REQUEST(NULL, 3, S(NONCE), S(SUBJECT), 2, 300), NOW, buf,
                                     sizeof buf, &len),
                  NUL);
-    CHECK_RESULT(kycvs_issuer_issue(issuer, S(AUDIENCE), NULL, 3, S(SUBJECT), 2, 300, NOW, buf,
+    CHECK_RESULT(kycvs_issuer_issue(issuer, TOKEN_REQUEST(S(AUDIENCE), NULL, 3, S(SUBJECT), 2, 300), NOW, buf,
                                     sizeof buf, &len),
                  NUL);
-    CHECK_RESULT(kycvs_issuer_issue(issuer, S(AUDIENCE), S(NONCE), NULL, 3, 2, 300, NOW, buf,
+    CHECK_RESULT(kycvs_issuer_issue(issuer, TOKEN_REQUEST(S(AUDIENCE), S(NONCE), NULL, 3, 2, 300), NOW, buf,
                                     sizeof buf, &len),
                  NUL);
-    CHECK_RESULT(kycvs_issuer_issue(issuer, S(AUDIENCE), S(NONCE), S(SUBJECT), 2, 300, NOW,
+    CHECK_RESULT(kycvs_issuer_issue(issuer, TOKEN_REQUEST(S(AUDIENCE), S(NONCE), S(SUBJECT), 2, 300), NOW,
                                     NULL, sizeof buf, &len),
                  NUL);
-    CHECK_RESULT(kycvs_issuer_issue(issuer, S(AUDIENCE), S(NONCE), S(SUBJECT), 2, 300, NOW, buf,
+    CHECK_RESULT(kycvs_issuer_issue(issuer, TOKEN_REQUEST(S(AUDIENCE), S(NONCE), S(SUBJECT), 2, 300), NOW, buf,
                                     sizeof buf, NULL),
                  NUL);
 
@@ -524,7 +527,7 @@ static void test_shared_verifier(void) {
     kycvs_trust_store *trust = trust_for(key);
     const kycvs_verifier *verifier = verifier_for(trust);
     kycvs_issuer *issuer = NULL;
-    CHECK_RESULT(kycvs_issuer_new(key, S(ISSUER), false, &issuer), KYCVS_RESULT_OK);
+    CHECK_RESULT(kycvs_issuer_new(key, S(ISSUER), KYCVS_ALGORITHM_ED25519, &issuer), KYCVS_RESULT_OK);
     char token[KYCVS_TOKEN_BUF_LEN];
     size_t len = 0;
     CHECK_RESULT(issue(issuer, token, sizeof token, &len), KYCVS_RESULT_OK);
@@ -609,7 +612,7 @@ static void test_zero_length_buffers(void) {
     kycvs_signing_key *key = NULL;
     kycvs_issuer *issuer = NULL;
     CHECK_RESULT(kycvs_signing_key_generate(&key), KYCVS_RESULT_OK);
-    CHECK_RESULT(kycvs_issuer_new(key, S(ISSUER), false, &issuer), KYCVS_RESULT_OK);
+    CHECK_RESULT(kycvs_issuer_new(key, S(ISSUER), KYCVS_ALGORITHM_ED25519, &issuer), KYCVS_RESULT_OK);
     zl_key = key;
     zl_issuer = issuer;
     CHECK_ZERO_LENGTH(zl_kid);

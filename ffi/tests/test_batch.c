@@ -25,6 +25,9 @@ static int passed, failed;
     } while (0)
 
 #define S(text) text, strlen(text)
+/* A kycvs_token_request for kycvs_issuer_issue: audience, nonce, subject (ptr, len each),
+ * status, ttl. */
+#define TOKEN_REQUEST(...) (&(kycvs_token_request){__VA_ARGS__})
 
 /* name token audience issuers leeway max_lifetime now nonce expected status kid, then
  * optionally token_hex (the token, when it is not UTF-8). */
@@ -247,11 +250,11 @@ static void setup_big(void) {
     snprintf(jwks, sizeof jwks, "{\"keys\":[%s]}", jwk);
     CHECK(kycvs_trust_store_from_jwks((const uint8_t *)jwks, strlen(jwks), &trust) ==
           KYCVS_RESULT_OK);
-    CHECK(kycvs_issuer_new(key, S(ISSUER), false, &issuer) == KYCVS_RESULT_OK);
+    CHECK(kycvs_issuer_new(key, S(ISSUER), KYCVS_ALGORITHM_ED25519, &issuer) == KYCVS_RESULT_OK);
     for (int i = 0; i < BIG; i++) {
         char subject[32];
         snprintf(subject, sizeof subject, "p-%d", i);
-        CHECK(kycvs_issuer_issue(issuer, S(AUDIENCE), S(NONCE), S(subject), 2, 300, NOW,
+        CHECK(kycvs_issuer_issue(issuer, TOKEN_REQUEST(S(AUDIENCE), S(NONCE), S(subject), 2, 300), NOW,
                                  tokens[i], sizeof tokens[i], &len) == KYCVS_RESULT_OK);
         big[i].token = tokens[i];
         big[i].token_len = len;

@@ -102,10 +102,13 @@ static int split_fields(char *line, char *fields[FIELD_COUNT]) {
 
 static kycvs_result load(const char *bundle, const char *root, uint64_t now, uint64_t min_sequence,
                          kycvs_trust_store **out, kycvs_bundle_info *info) {
-    return kycvs_trust_store_from_bundle((const uint8_t *)bundle, strlen(bundle),
-                                         (const uint8_t *)root, strlen(root), now, min_sequence,
-                                         out, info);
+    const kycvs_bundle_load how = {(const uint8_t *)root, strlen(root), min_sequence, now};
+    return kycvs_trust_store_from_bundle((const uint8_t *)bundle, strlen(bundle), &how, out, info);
 }
+
+/* The terms of a bundle: sequence, issue and expiry times, no default key window. */
+#define TERMS(sequence, issued_at, expires_at) \
+    (&(kycvs_bundle_terms){(sequence), (issued_at), (expires_at), NULL})
 
 /* Verifies `token` at `now` with a default policy for `audience` over `trust`. */
 static kycvs_result verify(const kycvs_trust_store *trust, const char *audience,
@@ -237,21 +240,21 @@ static void test_sign_load_verify(void) {
 
     /* Ask for the size, then sign into a buffer of exactly that size. */
     size_t bundle_size = 0, bundle_len = 0;
-    CHECK_RESULT(kycvs_trust_bundle_sign(root, keys, 7, NOW, NOW + 3600, NULL, 0, &bundle_size),
+    CHECK_RESULT(kycvs_trust_bundle_sign(root, keys, TERMS(7, NOW, NOW + 3600), NULL, 0, &bundle_size),
                  KYCVS_RESULT_BUFFER_TOO_SMALL);
     char *bundle = malloc(bundle_size);
     CHECK(bundle != NULL);
     if (bundle == NULL) {
         return;
     }
-    CHECK_RESULT(kycvs_trust_bundle_sign(root, keys, 7, NOW, NOW + 3600, bundle, bundle_size,
+    CHECK_RESULT(kycvs_trust_bundle_sign(root, keys, TERMS(7, NOW, NOW + 3600), bundle, bundle_size,
                                          &bundle_len),
                  KYCVS_RESULT_OK);
     CHECK(bundle_len + 1 == bundle_size && strlen(bundle) == bundle_len);
-    CHECK_RESULT(kycvs_trust_bundle_sign(root, keys, 0, NOW, NOW + 3600, bundle, bundle_size,
+    CHECK_RESULT(kycvs_trust_bundle_sign(root, keys, TERMS(0, NOW, NOW + 3600), bundle, bundle_size,
                                          &bundle_len),
                  KYCVS_RESULT_INVALID_ARGUMENT);
-    CHECK_RESULT(kycvs_trust_bundle_sign(root, keys, 7, NOW, NOW, bundle, bundle_size,
+    CHECK_RESULT(kycvs_trust_bundle_sign(root, keys, TERMS(7, NOW, NOW), bundle, bundle_size,
                                          &bundle_len),
                  KYCVS_RESULT_INVALID_ARGUMENT);
 
@@ -267,9 +270,56 @@ static void test_sign_load_verify(void) {
         kycvs_trust_store_from_jwks((const uint8_t *)plain_jwks, strlen(plain_jwks), &plain),
         KYCVS_RESULT_OK);
     char small[64];
-    CHECK_RESULT(kycvs_trust_bundle_sign(root, plain, 1, NOW, NOW + 1, small, sizeof small,
+    CHECK_RESULT(kycvs_trust_bundle_sign(root, plain, TERMS(1, NOW, NOW + 1), small, sizeof small,
                                          &bundle_len),
                  KYCVS_RESULT_INVALID_ARGUMENT);
+
+    /* With a default window for keys that carry none, it can; the window is the one given. */
+    const kycvs_key_window window = {NOW - 5, NOW + 5};
+    const kycvs_bundle_terms with_default = {1, NOW, NOW + 60, &window};
+    char windowed[2048];
+    size_t windowed_len = 0;
+    CHECK_RESULT(kycvs_trust_bundle_sign(root, plain, &with_default, windowed, sizeof windowed,
+                                         &windowed_len),
+                 KYCVS_RESULT_OK);
+    kycvs_trust_store *from_default = NULL;
+    kycvs_bundle_info default_info = {0, 0, 0};
+    CHECK_RESULT(load(windowed, root_jwk, NOW, 1, &from_default, &default_info), KYCVS_RESULT_OK);
+    CHECK(default_info.sequence == 1 && kycvs_trust_store_len(from_default) == 1);
+    kycvs_trust_store_free(from_default);
+    const kycvs_key_window empty = {NOW, NOW};
+    const kycvs_bundle_terms with_empty = {1, NOW, NOW + 60, &empty};
+    CHECK_RESULT(kycvs_trust_bundle_sign(root, plain, &with_empty, windowed, sizeof windowed,
+                                         &windowed_len),
+                 KYCVS_RESULT_INVALID_ARGUMENT);
+
+    /* A bare public key, added with and without a window, is what a JWKS of it gives. */
+    uint8_t public_key[KYCVS_PUBLIC_KEY_LEN];
+    CHECK_RESULT(kycvs_signing_key_public_key(key, public_key), KYCVS_RESULT_OK);
+    kycvs_trust_store *bare = NULL;
+    CHECK_RESULT(kycvs_trust_store_new(&bare), KYCVS_RESULT_OK);
+    CHECK_RESULT(kycvs_trust_store_add(bare, public_key, sizeof public_key, ISSUER, strlen(ISSUER),
+                                       &window),
+                 KYCVS_RESULT_OK);
+    CHECK_RESULT(kycvs_trust_store_add(bare, public_key, sizeof public_key, ISSUER, strlen(ISSUER),
+                                       NULL),
+                 KYCVS_RESULT_INVALID_TRUST_STORE);
+    CHECK_RESULT(kycvs_trust_store_add(bare, public_key, 31, ISSUER, strlen(ISSUER), NULL),
+                 KYCVS_RESULT_INVALID_KEY);
+    uint8_t small_order[KYCVS_PUBLIC_KEY_LEN] = {1};
+    CHECK_RESULT(kycvs_trust_store_add(bare, small_order, sizeof small_order, ISSUER,
+                                       strlen(ISSUER), NULL),
+                 KYCVS_RESULT_INVALID_KEY);
+    CHECK_RESULT(kycvs_trust_store_add(bare, public_key, sizeof public_key, ISSUER, strlen(ISSUER),
+                                       &empty),
+                 KYCVS_RESULT_INVALID_ARGUMENT);
+    CHECK_RESULT(kycvs_trust_store_add(NULL, public_key, sizeof public_key, ISSUER, strlen(ISSUER),
+                                       NULL),
+                 KYCVS_RESULT_NULL_ARGUMENT);
+    CHECK_RESULT(kycvs_signing_key_public_key(key, NULL), KYCVS_RESULT_NULL_ARGUMENT);
+    CHECK(kycvs_trust_store_len(bare) == 1);
+    CHECK_RESULT(verify(bare, AUDIENCE, "not.a.token", NOW), KYCVS_RESULT_MALFORMED);
+    kycvs_trust_store_free(bare);
 
     /* Load: ok, stale, rollback, wrong root; outputs untouched on failure. */
     kycvs_trust_store *trust = NULL;
@@ -297,15 +347,17 @@ static void test_sign_load_verify(void) {
 
     /* The key window under a verifier: iat inside passes, outside is key_not_valid. */
     kycvs_issuer *issuer = NULL;
-    CHECK_RESULT(kycvs_issuer_new(key, ISSUER, strlen(ISSUER), false, &issuer), KYCVS_RESULT_OK);
+    CHECK_RESULT(kycvs_issuer_new(key, ISSUER, strlen(ISSUER), KYCVS_ALGORITHM_ED25519, &issuer),
+                 KYCVS_RESULT_OK);
     const uint64_t iats[] = {NOW - 100, NOW + 99, NOW - 101, NOW + 100};
     const kycvs_result want[] = {KYCVS_RESULT_OK, KYCVS_RESULT_OK, KYCVS_RESULT_KEY_NOT_VALID,
                                  KYCVS_RESULT_KEY_NOT_VALID};
     for (size_t i = 0; i < sizeof iats / sizeof iats[0]; i++) {
         char token[KYCVS_TOKEN_BUF_LEN];
         size_t token_len = 0;
-        CHECK_RESULT(kycvs_issuer_issue(issuer, AUDIENCE, strlen(AUDIENCE), "n-1", 3, "psn-1", 5,
-                                        2, 300, iats[i], token, sizeof token, &token_len),
+        const kycvs_token_request request = {AUDIENCE, strlen(AUDIENCE), "n-1", 3, "psn-1", 5, 2,
+                                             300};
+        CHECK_RESULT(kycvs_issuer_issue(issuer, &request, iats[i], token, sizeof token, &token_len),
                      KYCVS_RESULT_OK);
         CHECK_RESULT(verify(trust, AUDIENCE, token, iats[i] + 1), want[i]);
         /* The same token under the plain JWKS: no window. */
@@ -313,21 +365,27 @@ static void test_sign_load_verify(void) {
     }
 
     /* NULL arguments. */
-    CHECK_RESULT(kycvs_trust_store_from_bundle(NULL, 0, (const uint8_t *)root_jwk, root_len, NOW,
-                                               0, &none, &untouched),
+    const kycvs_bundle_load no_root = {NULL, 0, 0, NOW};
+    const kycvs_bundle_load with_root = {(const uint8_t *)root_jwk, root_len, 0, NOW};
+    CHECK_RESULT(kycvs_trust_store_from_bundle(NULL, 0, &with_root, &none, &untouched),
                  KYCVS_RESULT_NULL_ARGUMENT);
-    CHECK_RESULT(kycvs_trust_store_from_bundle((const uint8_t *)bundle, bundle_len, NULL, 0, NOW,
-                                               0, &none, &untouched),
+    CHECK_RESULT(kycvs_trust_store_from_bundle((const uint8_t *)bundle, bundle_len, &no_root, &none,
+                                               &untouched),
+                 KYCVS_RESULT_NULL_ARGUMENT);
+    CHECK_RESULT(kycvs_trust_store_from_bundle((const uint8_t *)bundle, bundle_len, NULL, &none,
+                                               &untouched),
+                 KYCVS_RESULT_NULL_ARGUMENT);
+    CHECK_RESULT(kycvs_trust_bundle_sign(root, keys, NULL, small, sizeof small, &bundle_len),
                  KYCVS_RESULT_NULL_ARGUMENT);
     CHECK_RESULT(load(bundle, root_jwk, NOW, 0, NULL, &untouched), KYCVS_RESULT_NULL_ARGUMENT);
     CHECK_RESULT(load(bundle, root_jwk, NOW, 0, &none, NULL), KYCVS_RESULT_NULL_ARGUMENT);
-    CHECK_RESULT(kycvs_trust_bundle_sign(NULL, keys, 1, 1, 2, small, sizeof small, &bundle_len),
+    CHECK_RESULT(kycvs_trust_bundle_sign(NULL, keys, TERMS(1, 1, 2), small, sizeof small, &bundle_len),
                  KYCVS_RESULT_NULL_ARGUMENT);
-    CHECK_RESULT(kycvs_trust_bundle_sign(root, NULL, 1, 1, 2, small, sizeof small, &bundle_len),
+    CHECK_RESULT(kycvs_trust_bundle_sign(root, NULL, TERMS(1, 1, 2), small, sizeof small, &bundle_len),
                  KYCVS_RESULT_NULL_ARGUMENT);
-    CHECK_RESULT(kycvs_trust_bundle_sign(root, keys, 1, 1, 2, NULL, 5, &bundle_len),
+    CHECK_RESULT(kycvs_trust_bundle_sign(root, keys, TERMS(1, 1, 2), NULL, 5, &bundle_len),
                  KYCVS_RESULT_NULL_ARGUMENT);
-    CHECK_RESULT(kycvs_trust_bundle_sign(root, keys, 1, 1, 2, small, sizeof small, NULL),
+    CHECK_RESULT(kycvs_trust_bundle_sign(root, keys, TERMS(1, 1, 2), small, sizeof small, NULL),
                  KYCVS_RESULT_NULL_ARGUMENT);
     CHECK_RESULT(kycvs_trust_bundle_root_jwk(NULL, small, sizeof small, &bundle_len),
                  KYCVS_RESULT_NULL_ARGUMENT);

@@ -39,6 +39,9 @@ static int passed, failed;
     } while (0)
 
 #define S(text) text, strlen(text)
+/* A kycvs_token_request for kycvs_issuer_issue: audience, nonce, subject (ptr, len each),
+ * status, ttl. */
+#define TOKEN_REQUEST(...) (&(kycvs_token_request){__VA_ARGS__})
 
 static const uint64_t NOW = 1700000000u;
 static const char *const ISSUER = "cowin.example";
@@ -58,7 +61,7 @@ static const kycvs_verifier *verifier;
 
 static void setup(void) {
     if (kycvs_signing_key_generate(&key) != KYCVS_RESULT_OK ||
-        kycvs_issuer_new(key, S(ISSUER), false, &issuer) != KYCVS_RESULT_OK ||
+        kycvs_issuer_new(key, S(ISSUER), KYCVS_ALGORITHM_ED25519, &issuer) != KYCVS_RESULT_OK ||
         kycvs_registry_sample(&registry) != KYCVS_RESULT_OK) {
         fprintf(stderr, "setup failed\n");
         exit(2);
@@ -438,7 +441,7 @@ static void test_replay_guard(void) {
     size_t len;
     for (int i = 0; i < 4; i++) {
         uint64_t at = i == 3 ? NOW + 400 : NOW;
-        CHECK_RESULT(kycvs_issuer_issue(issuer, S(AUDIENCE), S("PNR-1"), S("psn-1"), 2, 300, at,
+        CHECK_RESULT(kycvs_issuer_issue(issuer, TOKEN_REQUEST(S(AUDIENCE), S("PNR-1"), S("psn-1"), 2, 300), at,
                                         tokens[i], sizeof tokens[i], &len),
                      KYCVS_RESULT_OK);
     }

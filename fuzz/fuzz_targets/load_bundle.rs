@@ -10,7 +10,7 @@
 #![no_main]
 
 use kycvs_core::hazmat::sign_raw;
-use kycvs_core::{BUNDLE_TYPE, MAX_TIME, MAX_TRUSTED_KEYS, SigningKey, TrustBundle};
+use kycvs_core::{BUNDLE_TYPE, BundleLoad, MAX_TIME, MAX_TRUSTED_KEYS, SigningKey, TrustBundle};
 use kycvs_fuzz::NOW;
 use libfuzzer_sys::fuzz_target;
 use std::sync::OnceLock;
@@ -36,7 +36,12 @@ fuzz_target!(|data: &[u8]| {
     } else {
         rest.to_vec()
     };
-    if let Ok(loaded) = TrustBundle::load(&bundle, root().public_key(), now, min_sequence) {
+    let how = BundleLoad {
+        root: root().public_key(),
+        min_sequence,
+        now,
+    };
+    if let Ok(loaded) = TrustBundle::load(&bundle, &how) {
         assert!(loaded.sequence() >= min_sequence.max(1) && loaded.sequence() <= MAX_TIME);
         assert!(loaded.issued_at() < loaded.expires_at() && loaded.expires_at() <= MAX_TIME);
         assert!(now < loaded.expires_at(), "a stale bundle loaded");

@@ -1,7 +1,7 @@
 # Stubs for the native module kycvs._kycvs, written by hand and checked by mypy.stubtest.
 
 from collections.abc import Iterable, Mapping, Sequence
-from typing import Any, final
+from typing import Any, Literal, final
 
 from kycvs import VaccinationStatus
 from kycvs.exceptions import VerificationError
@@ -37,6 +37,8 @@ class SigningKey:
     def from_pem(pem: str | bytes) -> SigningKey: ...
     def to_pem(self) -> str: ...
     @property
+    def public_key(self) -> bytes: ...
+    @property
     def kid(self) -> str: ...
     def public_jwk(self, *, issuer: str) -> dict[str, Any]: ...
 
@@ -48,7 +50,12 @@ class TrustStore:
     @staticmethod
     def from_jwks(jwks: str | bytes) -> TrustStore: ...
     def add(
-        self, key: SigningKey, *, issuer: str, nbf: int | None = None, exp: int | None = None
+        self,
+        key: SigningKey | bytes,
+        *,
+        issuer: str,
+        nbf: int | None = None,
+        exp: int | None = None,
     ) -> None: ...
     def to_jwks(self) -> str: ...
     def __len__(self) -> int: ...
@@ -59,7 +66,7 @@ class TrustBundle:
 
     @staticmethod
     def load(
-        bundle: str | bytes, *, root: str | bytes, now: int | None = None, min_sequence: int = 0
+        bundle: str | bytes, *, root: str | bytes, min_sequence: int, now: int | None = None
     ) -> TrustBundle: ...
     @staticmethod
     def sign(
@@ -69,6 +76,8 @@ class TrustBundle:
         sequence: int,
         expires_at: int,
         issued_at: int | None = None,
+        key_nbf: int | None = None,
+        key_exp: int | None = None,
     ) -> str: ...
     @staticmethod
     def root_jwk(root: SigningKey) -> str: ...
@@ -85,7 +94,9 @@ class TrustBundle:
 class Issuer:
     """Signs status tokens with one key as one issuer id."""
 
-    def __new__(cls, key: SigningKey, *, issuer: str, legacy_alg: bool = False) -> Issuer: ...
+    def __new__(
+        cls, key: SigningKey, *, issuer: str, algorithm: Literal["Ed25519", "EdDSA"] = "Ed25519"
+    ) -> Issuer: ...
     def issue(
         self,
         *,

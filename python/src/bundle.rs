@@ -16,37 +16,44 @@ pub(crate) struct TrustBundle {
 impl TrustBundle {
     /// Loads a signed bundle (`str` or `bytes`) trusting only `root`, the root key's JWK
     /// (`str` or `bytes`), at `now` (seconds since the epoch; `None` = the system clock),
-    /// refusing a sequence number below `min_sequence`. Raises `InvalidKeyError` (root),
-    /// `InvalidBundleError`, `StaleBundleError` or `BundleRollbackError`.
+    /// refusing a sequence number below `min_sequence` (required: the highest one accepted
+    /// before). Raises `InvalidKeyError` (root), `InvalidBundleError`, `StaleBundleError` or
+    /// `BundleRollbackError`.
     #[staticmethod]
-    #[pyo3(signature = (bundle, *, root, now = None, min_sequence = None),
-           text_signature = "(bundle, *, root, now=None, min_sequence=0)")]
+    #[pyo3(signature = (bundle, *, root, min_sequence, now = None))]
     fn load(
         py: Python<'_>,
         bundle: &Bound<'_, PyAny>,
         root: &Bound<'_, PyAny>,
+        min_sequence: &Bound<'_, PyAny>,
         now: Option<&Bound<'_, PyAny>>,
-        min_sequence: Option<&Bound<'_, PyAny>>,
     ) -> Result<TrustBundle> {
         let bundle = convert::bytes(bundle, "bundle", ErrorCode::InvalidBundle)?;
         let root = convert::bytes(root, "root", ErrorCode::InvalidKey)?;
         let now = convert::opt_u64(now, "now")?;
-        let min_sequence = convert::u64_or(min_sequence, "min_sequence", 0)?;
+        let min_sequence = convert::u64_arg(min_sequence, "min_sequence")?;
         let inner = py.detach(|| {
             guard(|| {
                 let root = kycvs_core::TrustBundle::root_key_from_jwk(&root)?;
-                let now = now.unwrap_or_else(kycvs_core::unix_now);
-                kycvs_core::TrustBundle::load(&bundle, &root, now, min_sequence)
+                let load = kycvs_core::BundleLoad {
+                    root: &root,
+                    min_sequence,
+                    now: now.unwrap_or_else(kycvs_core::unix_now),
+                };
+                kycvs_core::TrustBundle::load(&bundle, &load)
             })
         })?;
         Ok(TrustBundle { inner })
     }
 
-    /// Signs the keys of `trust` (each needs a validity window: `TrustStore.add(..., nbf=,
-    /// exp=)` or a JWKS whose keys carry `nbf` and `exp`) with `root` as bundle number
-    /// `sequence`, issued at `issued_at` (`None` = the system clock), expiring at `expires_at`.
+    /// Signs the keys of `trust` with `root` as bundle number `sequence`, issued at
+    /// `issued_at` (`None` = the system clock), expiring at `expires_at`. Each key keeps its
+    /// validity window (`TrustStore.add(..., nbf=, exp=)` or a JWKS whose keys carry `nbf` and
+    /// `exp`); keys without one get `key_nbf`/`key_exp` (give both or neither).
     #[staticmethod]
-    #[pyo3(signature = (root, trust, *, sequence, expires_at, issued_at = None))]
+    #[pyo3(signature = (root, trust, *, sequence, expires_at, issued_at = None, key_nbf = None,
+                        key_exp = None))]
+    #[allow(clippy::too_many_arguments)]
     fn sign(
         py: Python<'_>,
         root: &SigningKey,
@@ -54,16 +61,24 @@ impl TrustBundle {
         sequence: &Bound<'_, PyAny>,
         expires_at: &Bound<'_, PyAny>,
         issued_at: Option<&Bound<'_, PyAny>>,
+        key_nbf: Option<&Bound<'_, PyAny>>,
+        key_exp: Option<&Bound<'_, PyAny>>,
     ) -> Result<String> {
         let sequence = convert::u64_arg(sequence, "sequence")?;
         let expires_at = convert::u64_arg(expires_at, "expires_at")?;
         let issued_at = convert::opt_u64(issued_at, "issued_at")?;
+        let key_nbf = convert::opt_u64(key_nbf, "key_nbf")?;
+        let key_exp = convert::opt_u64(key_exp, "key_exp")?;
         let store = trust.lock().clone();
         let signed = py.detach(|| {
             guard(|| {
-                let issued_at = issued_at.unwrap_or_else(kycvs_core::unix_now);
-                kycvs_core::TrustBundle::new(store, sequence, issued_at, expires_at)?
-                    .sign(&root.inner)
+                let terms = kycvs_core::BundleTerms {
+                    sequence,
+                    issued_at: issued_at.unwrap_or_else(kycvs_core::unix_now),
+                    expires_at,
+                    default_key_window: kycvs_core::KeyWindow::from_bounds(key_nbf, key_exp)?,
+                };
+                kycvs_core::TrustBundle::new(&store, &terms)?.sign(&root.inner)
             })
         })?;
         Ok(signed)

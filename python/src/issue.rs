@@ -17,15 +17,15 @@ pub(crate) struct Issuer {
 
 #[pymethods]
 impl Issuer {
-    /// An issuer signing as `issuer` with `key`. `legacy_alg` writes `alg` = `EdDSA` instead of
-    /// `Ed25519`, for JOSE libraries that predate RFC 9864.
+    /// An issuer signing as `issuer` with `key`, naming `algorithm` in its headers:
+    /// `"Ed25519"` (RFC 9864), or `"EdDSA"` for JOSE libraries that predate it.
     #[new]
-    #[pyo3(signature = (key, *, issuer, legacy_alg = false))]
-    fn new(key: &SigningKey, issuer: &str, legacy_alg: bool) -> Result<Issuer> {
-        let mut inner = guard(|| kycvs_core::Issuer::new(key.inner.clone(), issuer))?;
-        if legacy_alg {
-            inner = inner.with_algorithm(Algorithm::EdDSA);
-        }
+    #[pyo3(signature = (key, *, issuer, algorithm = "Ed25519"))]
+    fn new(key: &SigningKey, issuer: &str, algorithm: &str) -> Result<Issuer> {
+        let inner = guard(|| {
+            let algorithm = Algorithm::from_alg(algorithm)?;
+            Ok(kycvs_core::Issuer::new(key.inner.clone(), issuer)?.with_algorithm(algorithm))
+        })?;
         Ok(Issuer { inner })
     }
 

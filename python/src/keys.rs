@@ -15,6 +15,12 @@ pub(crate) struct SigningKey {
 
 #[pymethods]
 impl SigningKey {
+    /// The public key's 32-byte encoding (RFC 8032), as `TrustStore.add` takes a bare key.
+    #[getter]
+    fn public_key<'py>(&self, py: Python<'py>) -> Bound<'py, pyo3::types::PyBytes> {
+        pyo3::types::PyBytes::new(py, self.inner.public_key().as_bytes())
+    }
+
     /// Generates a key from the operating system's random source.
     #[staticmethod]
     fn generate() -> Result<SigningKey> {
@@ -98,29 +104,23 @@ impl TrustStore {
         })
     }
 
-    /// Trusts the public half of `key` for tokens of `issuer`; with `nbf` and `exp`, only for
+    /// Trusts `key` for tokens of `issuer`: a `SigningKey` (its public half) or a bare
+    /// Ed25519 public key (32 `bytes`). With `nbf` and `exp` (both or neither), only for
     /// tokens whose `iat` satisfies `nbf <= iat < exp` (the key's validity window).
     #[pyo3(signature = (key, *, issuer, nbf = None, exp = None))]
     fn add(
         &self,
-        key: &SigningKey,
+        key: &Bound<'_, PyAny>,
         issuer: &str,
         nbf: Option<&Bound<'_, PyAny>>,
         exp: Option<&Bound<'_, PyAny>>,
     ) -> Result<()> {
-        let public = key.inner.public_key().clone();
-        match (convert::opt_u64(nbf, "nbf")?, convert::opt_u64(exp, "exp")?) {
-            (None, None) => guard(|| self.lock().add(public, issuer))?,
-            (Some(nbf), Some(exp)) => guard(|| {
-                let window = kycvs_core::KeyWindow::new(nbf, exp)?;
-                self.lock().add_with_window(public, issuer, window)
-            })?,
-            _ => {
-                return Err(crate::errors::invalid_argument(
-                    "give both nbf and exp, or neither".into(),
-                ));
-            }
-        }
+        let public = public_key(key)?;
+        let (nbf, exp) = (convert::opt_u64(nbf, "nbf")?, convert::opt_u64(exp, "exp")?);
+        guard(|| {
+            let window = kycvs_core::KeyWindow::from_bounds(nbf, exp)?;
+            self.lock().add_with_optional_window(public, issuer, window)
+        })?;
         Ok(())
     }
 
@@ -136,4 +136,13 @@ impl TrustStore {
     fn __repr__(&self) -> String {
         format!("TrustStore(keys={})", self.lock().len())
     }
+}
+
+/// The public key of a `SigningKey`, or a bare one given as 32 bytes.
+fn public_key(key: &Bound<'_, PyAny>) -> Result<kycvs_core::PublicKey> {
+    if let Ok(signing) = key.cast::<SigningKey>() {
+        return Ok(signing.get().inner.public_key().clone());
+    }
+    let bytes = convert::bytes(key, "key", ErrorCode::InvalidKey)?;
+    Ok(kycvs_core::PublicKey::from_slice(&bytes)?)
 }

@@ -49,7 +49,9 @@ def test_bundle_vector(case: dict[str, Any]) -> None:
 
 @pytest.mark.parametrize("case", TOKEN_CASES, ids=[case["name"] for case in TOKEN_CASES])
 def test_token_vector(case: dict[str, Any]) -> None:
-    bundle = kycvs.TrustBundle.load(case["bundle"], root=case["root"], now=case["bundle_now"])
+    bundle = kycvs.TrustBundle.load(
+        case["bundle"], root=case["root"], min_sequence=0, now=case["bundle_now"]
+    )
     verifier = kycvs.Verifier(bundle.trust_store, audience=case["audience"])
     expected = case["expected"]
     if expected == "ok":
@@ -103,19 +105,24 @@ def test_each_rejection() -> None:
     signed = _signed(root, key, sequence=5)
     root_jwk = kycvs.TrustBundle.root_jwk(root)
     with pytest.raises(kycvs.StaleBundleError):
-        kycvs.TrustBundle.load(signed, root=root_jwk, now=NOW + 3600)
+        kycvs.TrustBundle.load(signed, root=root_jwk, min_sequence=5, now=NOW + 3600)
     with pytest.raises(kycvs.BundleRollbackError):
         kycvs.TrustBundle.load(signed, root=root_jwk, now=NOW, min_sequence=6)
     with pytest.raises(kycvs.InvalidBundleError, match="root"):
-        kycvs.TrustBundle.load(signed, root=kycvs.TrustBundle.root_jwk(key), now=NOW)
+        kycvs.TrustBundle.load(
+            signed, root=kycvs.TrustBundle.root_jwk(key), min_sequence=0, now=NOW
+        )
     head, body, sig = signed.split(".")
     forged = _signed(root, key, sequence=9).split(".")[1]
     with pytest.raises(kycvs.InvalidBundleError, match="signature"):
-        kycvs.TrustBundle.load(f"{head}.{forged}.{sig}", root=root_jwk, now=NOW)
+        kycvs.TrustBundle.load(f"{head}.{forged}.{sig}", root=root_jwk, min_sequence=0, now=NOW)
     with pytest.raises(kycvs.InvalidBundleError):
-        kycvs.TrustBundle.load(b"\xff", root=root_jwk, now=NOW)
+        kycvs.TrustBundle.load(b"\xff", root=root_jwk, min_sequence=0, now=NOW)
     with pytest.raises(kycvs.InvalidKeyError):
-        kycvs.TrustBundle.load(signed, root="{}", now=NOW)
+        kycvs.TrustBundle.load(signed, root="{}", min_sequence=0, now=NOW)
+    # The rollback floor is required: there is no default that turns the check off.
+    with pytest.raises(TypeError, match="min_sequence"):
+        kycvs.TrustBundle.load(signed, root=root_jwk, now=NOW)  # type: ignore[call-arg]
     # Without `now`, the system clock: a bundle whose window is built around this test's own
     # clock loads, and one that ended an hour before it is stale.
     wall = int(time.time())
@@ -124,12 +131,12 @@ def test_each_rejection() -> None:
     current = kycvs.TrustBundle.sign(
         root, trust, sequence=5, issued_at=wall - 60, expires_at=wall + 3600
     )
-    assert kycvs.TrustBundle.load(current, root=root_jwk).sequence == 5
+    assert kycvs.TrustBundle.load(current, root=root_jwk, min_sequence=5).sequence == 5
     ended = kycvs.TrustBundle.sign(
         root, trust, sequence=5, issued_at=wall - 7200, expires_at=wall - 3600
     )
     with pytest.raises(kycvs.StaleBundleError):
-        kycvs.TrustBundle.load(ended, root=root_jwk)
+        kycvs.TrustBundle.load(ended, root=root_jwk, min_sequence=5)
 
 
 def test_sign_and_add_check_their_arguments() -> None:
@@ -138,6 +145,15 @@ def test_sign_and_add_check_their_arguments() -> None:
     plain.add(key, issuer=ISSUER)
     with pytest.raises(kycvs.InvalidArgumentError, match="window"):
         kycvs.TrustBundle.sign(root, plain, sequence=1, issued_at=1, expires_at=2)
+    # Keys without a window take the bundle's default one.
+    signed = kycvs.TrustBundle.sign(
+        root, plain, sequence=1, issued_at=NOW, expires_at=NOW + 60, key_nbf=NOW - 5, key_exp=NOW + 5
+    )
+    root_jwk = kycvs.TrustBundle.root_jwk(root)
+    [jwk] = _keys(kycvs.TrustBundle.load(signed, root=root_jwk, min_sequence=1, now=NOW).trust_store)
+    assert (jwk["nbf"], jwk["exp"]) == (NOW - 5, NOW + 5)
+    with pytest.raises(kycvs.InvalidArgumentError, match="both"):
+        kycvs.TrustBundle.sign(root, plain, sequence=1, issued_at=1, expires_at=2, key_nbf=1)
     empty = kycvs.TrustStore()
     with pytest.raises(kycvs.InvalidArgumentError):
         kycvs.TrustBundle.sign(root, empty, sequence=0, issued_at=1, expires_at=2)
@@ -149,5 +165,13 @@ def test_sign_and_add_check_their_arguments() -> None:
         )
     with pytest.raises(kycvs.InvalidArgumentError, match="both"):
         kycvs.TrustStore().add(key, issuer=ISSUER, nbf=1)
+    # A bare public key is the same key as the signing key's public half.
+    bare = kycvs.TrustStore()
+    bare.add(key.public_key, issuer=ISSUER)
+    assert [k["kid"] for k in _keys(bare)] == [key.kid]
+    with pytest.raises(kycvs.InvalidKeyError, match="32 bytes"):
+        bare.add(key.public_key[:31], issuer=ISSUER)
+    with pytest.raises(kycvs.InvalidKeyError):
+        bare.add(bytes([1]) + bytes(31), issuer=ISSUER)
     with pytest.raises(kycvs.InvalidArgumentError):
         kycvs.TrustStore().add(key, issuer=ISSUER, nbf=2, exp=2)

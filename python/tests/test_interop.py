@@ -36,7 +36,7 @@ def thumbprint(x: str) -> str:
 
 def test_kycvs_token_verifies_with_pyjwt() -> None:
     key = kycvs.SigningKey.generate()
-    token = kycvs.Issuer(key, issuer=ISSUER, legacy_alg=True).issue(
+    token = kycvs.Issuer(key, issuer=ISSUER, algorithm="EdDSA").issue(
         audience=AUDIENCE, nonce=NONCE, status=kycvs.VaccinationStatus.PARTIALLY_VACCINATED,
         subject="psn-1",
     )

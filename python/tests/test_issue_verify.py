@@ -58,13 +58,15 @@ def test_system_clock_is_the_default(pair: Pair) -> None:
 def test_algorithms(pair: Pair) -> None:
     modern = kycvs.inspect_unverified(pair.issue())
     assert modern["header"] == {"alg": "Ed25519", "typ": "kycvs+jwt", "kid": pair.key.kid}
-    legacy_issuer = kycvs.Issuer(pair.key, issuer=ISSUER, legacy_alg=True)
+    legacy_issuer = kycvs.Issuer(pair.key, issuer=ISSUER, algorithm="EdDSA")
     token = legacy_issuer.issue(
         audience=AUDIENCE, nonce=NONCE, status=2, subject="psn-1", now=NOW
     )
     legacy = kycvs.inspect_unverified(token)
     assert legacy["header"] == {"alg": "EdDSA", "typ": "kycvs+jwt", "kid": pair.key.kid}
     assert pair.verifier.verify(token, nonce=NONCE, now=NOW).status == 2
+    with pytest.raises(kycvs.InvalidArgumentError, match="Ed25519"):
+        kycvs.Issuer(pair.key, issuer=ISSUER, algorithm="HS256")  # type: ignore[arg-type]
 
 
 def test_issuer_properties(pair: Pair) -> None:
