@@ -4,6 +4,7 @@ root, and the key window under a verifier."""
 from __future__ import annotations
 
 import json
+import time
 from typing import Any
 
 import pytest
@@ -115,8 +116,20 @@ def test_each_rejection() -> None:
         kycvs.TrustBundle.load(b"\xff", root=root_jwk, now=NOW)
     with pytest.raises(kycvs.InvalidKeyError):
         kycvs.TrustBundle.load(signed, root="{}", now=NOW)
-    # Without `now`, the system clock: NOW + 3600 (in 2027) has not passed yet.
-    assert kycvs.TrustBundle.load(signed, root=root_jwk).sequence == 5
+    # Without `now`, the system clock: a bundle whose window is built around this test's own
+    # clock loads, and one that ended an hour before it is stale.
+    wall = int(time.time())
+    trust = kycvs.TrustStore()
+    trust.add(key, issuer=ISSUER)
+    current = kycvs.TrustBundle.sign(
+        root, trust, sequence=5, issued_at=wall - 60, expires_at=wall + 3600
+    )
+    assert kycvs.TrustBundle.load(current, root=root_jwk).sequence == 5
+    ended = kycvs.TrustBundle.sign(
+        root, trust, sequence=5, issued_at=wall - 7200, expires_at=wall - 3600
+    )
+    with pytest.raises(kycvs.StaleBundleError):
+        kycvs.TrustBundle.load(ended, root=root_jwk)
 
 
 def test_sign_and_add_check_their_arguments() -> None:
