@@ -4,12 +4,12 @@ SHELL := /bin/bash
 PREFIX ?= /usr/local
 CARGO ?= cargo
 
-.PHONY: demo test test-rust test-vectors test-c test-python test-examples test-fuzz lint header install bench clean
+.PHONY: demo test test-rust test-vectors test-codegen codegen test-c test-python test-examples test-fuzz lint header install bench clean
 
 demo:
 	$(CARGO) run --release -q -p kycvs-cli -- demo
 
-test: lint test-rust test-vectors test-c test-python test-examples test-fuzz
+test: lint test-rust test-vectors test-codegen test-c test-python test-examples test-fuzz
 	@echo "make test: all suites passed"
 
 # kycvs is offline: no dependency may bring an HTTP client or a TLS stack.
@@ -25,6 +25,11 @@ test-rust:
 # The committed vectors must be exactly what the generator writes now.
 test-vectors:
 	$(CARGO) run -q -p kycvs-testvectors -- --check testvectors
+
+# The C, Python and specification copies of the error-code table must be exactly what the
+# generator writes from core/src/error/codes.rs now.
+test-codegen:
+	$(CARGO) run -q -p kycvs-codegen -- --check .
 
 test-c:
 	bash ffi/tests/run.sh
@@ -46,6 +51,12 @@ test-examples:
 # how to run them longer.
 test-fuzz:
 	bash fuzz/smoke.sh 5
+
+# Rewrite the copies of the error-code table (ffi/src/error/codes.rs, the Python exceptions and
+# exports, docs/SPEC.md section 10) from core/src/error/codes.rs, then the C header from them.
+codegen:
+	$(CARGO) run -q -p kycvs-codegen -- --write .
+	bash ffi/header.sh write
 
 # Regenerate include/kycvs.h with the pinned cbindgen.
 header:

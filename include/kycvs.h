@@ -92,7 +92,8 @@
 //
 // The numbers are those of the Rust core's `ErrorCode` and are never reused: 1–99 are
 // verdicts on a token, 100–149 errors in keys, trust stores, trust bundles and arguments,
-// 150–199 errors of the issuer side, 200–299 failures of the C boundary itself. `kycvs_result_name` gives each one's stable name.
+// 150–199 errors of the issuer side, 200–299 failures of the C boundary itself.
+// `kycvs_result_name` gives each one's stable name.
 enum kycvs_result
 #if defined(__cplusplus) || __STDC_VERSION__ >= 202311L
   : uint32_t
@@ -100,10 +101,10 @@ enum kycvs_result
  {
     // Success.
     KYCVS_RESULT_OK = 0,
-    // The token is not three base64url segments of JSON objects, or has duplicate members
-    // (also: the token is not UTF-8).
+    // The token is not three base64url segments of JSON objects, has duplicate members, or is not
+    // UTF-8.
     KYCVS_RESULT_MALFORMED = 1,
-    // The token is longer than `KYCVS_MAX_TOKEN_LEN` bytes.
+    // The token is longer than the maximum token length, 4096 bytes.
     KYCVS_RESULT_TOO_LARGE = 2,
     // The header names an algorithm other than `Ed25519` or `EdDSA`.
     KYCVS_RESULT_UNSUPPORTED_ALGORITHM = 3,
@@ -167,13 +168,14 @@ enum kycvs_result
     KYCVS_RESULT_RATE_LIMITED = 164,
     // The consent store is full of live consents.
     KYCVS_RESULT_CONSENT_STORE_FULL = 165,
-    // The consent store's file cannot be locked, read or written, or is not a consent store.
+    // The consent store cannot be used: its file cannot be locked, read or written, or is not a
+    // consent store file (the detail names the path and the cause).
     KYCVS_RESULT_CONSENT_STORE_UNAVAILABLE = 166,
-    // A required pointer argument was NULL.
+    // A required pointer argument was NULL (C layer only).
     KYCVS_RESULT_NULL_ARGUMENT = 200,
-    // The output buffer is too small; `*out_len` holds the size needed.
+    // The caller's output buffer is too small; `*out_len` holds the size needed (C layer only).
     KYCVS_RESULT_BUFFER_TOO_SMALL = 201,
-    // A panic was caught at the C boundary; this is a bug in kycvs.
+    // A panic was caught at the language boundary; this is a bug in kycvs.
     KYCVS_RESULT_PANIC = 202,
 };
 #ifndef __cplusplus

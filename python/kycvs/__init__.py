@@ -36,6 +36,9 @@ from ._kycvs import (
     __version__,
     inspect_unverified,
 )
+from .exceptions import ConsentError, KycvsError, VerificationError
+
+# BEGIN GENERATED (imports) by kycvs-codegen; do not edit, run `make codegen`
 from .exceptions import (
     AttemptsExhaustedError,
     AudienceMismatchError,
@@ -43,7 +46,6 @@ from .exceptions import (
     BadHeaderError,
     BadSignatureError,
     BundleRollbackError,
-    ConsentError,
     ConsentExpiredError,
     ConsentNotFoundError,
     ConsentStoreFullError,
@@ -60,7 +62,6 @@ from .exceptions import (
     InvalidTrustStoreError,
     IssuerMismatchError,
     KeyNotValidError,
-    KycvsError,
     LifetimeTooLongError,
     MalformedError,
     NonceMismatchError,
@@ -74,19 +75,35 @@ from .exceptions import (
     UnknownKeyError,
     UnknownProductError,
     UnsupportedAlgorithmError,
-    VerificationError,
 )
+# END GENERATED (imports)
 
 __all__ = [
     "ERROR_CODES",
+    "ConsentChallenge",
+    "ConsentError",
+    "IssuanceService",
+    "Issuer",
+    "KycvsError",
+    "Registry",
+    "ReplayGuard",
+    "SigningKey",
+    "TrustBundle",
+    "TrustStore",
+    "VaccinationStatus",
+    "VaccineSchedule",
+    "VerificationError",
+    "VerifiedStatus",
+    "Verifier",
+    "__version__",
+    "inspect_unverified",
+    # BEGIN GENERATED (exports) by kycvs-codegen; do not edit, run `make codegen`
     "AttemptsExhaustedError",
     "AudienceMismatchError",
     "BadClaimsError",
     "BadHeaderError",
     "BadSignatureError",
     "BundleRollbackError",
-    "ConsentChallenge",
-    "ConsentError",
     "ConsentExpiredError",
     "ConsentNotFoundError",
     "ConsentStoreFullError",
@@ -101,11 +118,8 @@ __all__ = [
     "InvalidRegistryError",
     "InvalidScheduleError",
     "InvalidTrustStoreError",
-    "IssuanceService",
-    "Issuer",
     "IssuerMismatchError",
     "KeyNotValidError",
-    "KycvsError",
     "LifetimeTooLongError",
     "MalformedError",
     "NonceMismatchError",
@@ -113,24 +127,13 @@ __all__ = [
     "OtpMismatchError",
     "RandomSourceError",
     "RateLimitedError",
-    "Registry",
-    "ReplayGuard",
     "ReplayedError",
-    "SigningKey",
     "StaleBundleError",
     "TooLargeError",
-    "TrustBundle",
-    "TrustStore",
     "UnknownKeyError",
     "UnknownProductError",
     "UnsupportedAlgorithmError",
-    "VaccinationStatus",
-    "VaccineSchedule",
-    "VerificationError",
-    "VerifiedStatus",
-    "Verifier",
-    "__version__",
-    "inspect_unverified",
+    # END GENERATED (exports)
 ]
 
 
