@@ -1,6 +1,8 @@
 # The README's commands. `make demo` runs the flow on built-in sample data; `make test` runs
 # every test (Rust, C, Python, vectors, header, lints). Both install what they need.
 SHELL := /bin/bash
+# Every recipe line fails on its first failing command, including one inside a pipeline.
+.SHELLFLAGS := -euo pipefail -c
 PREFIX ?= /usr/local
 CARGO ?= cargo
 
@@ -16,7 +18,9 @@ test: lint test-rust test-vectors test-codegen test-c test-python test-examples 
 lint:
 	$(CARGO) fmt --all -- --check
 	$(CARGO) clippy --workspace --all-targets -- -D warnings
-	@if $(CARGO) tree --workspace -e normal,build,dev --prefix none | grep -iE '^(reqwest|hyper|ureq|rustls|native-tls|openssl|aws-lc|curl|h2) '; then \
+	RUSTDOCFLAGS="-D warnings" $(CARGO) doc --workspace --no-deps -q
+	@tree=$$($(CARGO) tree --workspace -e normal,build,dev --prefix none); \
+	if grep -iE '^(reqwest|hyper|ureq|rustls|native-tls|openssl|aws-lc|curl|h2) ' <<< "$$tree"; then \
 		echo "error: a network or TLS crate is in the dependency tree"; exit 1; fi
 
 test-rust:

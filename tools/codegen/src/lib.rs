@@ -92,7 +92,7 @@ pub fn write(root: &Path) -> Result<Vec<PathBuf>, String> {
     Ok(changed)
 }
 
-/// The generated files under `root` that differ from what [`write`] would write (empty when
+/// The generated files under `root` that differ from what [`write()`] would write (empty when
 /// all are current).
 pub fn stale(root: &Path) -> Result<Vec<PathBuf>, String> {
     let mut stale = Vec::new();
