@@ -71,7 +71,14 @@ fn verified_status_accessors_give_the_verified_claims() {
     let v = verifier.verify(&t, "PNR-1", NOW + 1).unwrap();
     assert_eq!(
         (v.iss(), v.sub(), v.aud(), v.nonce(), v.iat(), v.exp()),
-        ("cowin.example", "p-1", "irctc.example", "PNR-1", NOW, NOW + 300)
+        (
+            "cowin.example",
+            "p-1",
+            "irctc.example",
+            "PNR-1",
+            NOW,
+            NOW + 300
+        )
     );
     assert_eq!(v.kid(), issuer.signing_key().kid());
     assert!(!v.jti().is_empty());
