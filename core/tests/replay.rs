@@ -61,7 +61,9 @@ fn a_jti_is_kept_exactly_until_exp_plus_the_policy_leeway() {
         let mut policy = Policy::new("irctc.example");
         policy.set_leeway(leeway);
         let (issuer, verifier) = setup_with(16, policy);
-        verifier.verify(&token(&issuer, "PNR-1"), "PNR-1", NOW).unwrap();
+        verifier
+            .verify(&token(&issuer, "PNR-1"), "PNR-1", NOW)
+            .unwrap();
         let guard = verifier.replay_guard().unwrap();
         let keep_until = NOW + 300 + leeway;
         assert_eq!(guard.purge_expired(keep_until - 1), 0, "leeway {leeway}");
