@@ -16,11 +16,13 @@ token = kycvs.Issuer(key, issuer="cowin.example").issue(
 )
 
 verifier = kycvs.Verifier(trust, audience="irctc.example")
-verified = verifier.verify(token, nonce="PNR-4711")
+# The nonce is this verifier's transaction: required (None is refused unless the verifier
+# was made with check_nonce=False).
+verified = verifier.verify(token, "PNR-4711")
 print("valid:", verified.status.name, "from", verified.iss)
 
 try:
-    verifier.verify(token, nonce="PNR-9")
+    verifier.verify(token, "PNR-9")
     raise SystemExit("a token for another transaction was accepted")
 except kycvs.VerificationError as err:
     print("other nonce:", err.code, err.number)

@@ -40,16 +40,16 @@
 // A buffer that holds any token and its NUL.
 #define KYCVS_TOKEN_BUF_LEN (KYCVS_MAX_TOKEN_LEN + 1)
 
-// The size of `iss`, `sub` and `aud` in `kycvs_verified_status`, NUL included.
+// A buffer that holds any `iss`, `sub` or `aud` and its NUL.
 #define KYCVS_ID_BUF_LEN (KYCVS_MAX_ID_LEN + 1)
 
-// The size of `nonce` in `kycvs_verified_status`, NUL included.
+// A buffer that holds any `nonce` and its NUL.
 #define KYCVS_NONCE_BUF_LEN (KYCVS_MAX_NONCE_LEN + 1)
 
-// The size of `kid` in `kycvs_verified_status`, NUL included.
+// A buffer that holds any `kid` and its NUL.
 #define KYCVS_KID_BUF_LEN (KYCVS_MAX_KID_LEN + 1)
 
-// The size of `jti` in `kycvs_verified_status`, NUL included.
+// A buffer that holds any `jti` and its NUL.
 #define KYCVS_JTI_BUF_LEN (KYCVS_MAX_JTI_LEN + 1)
 
 // The default token lifetime an issuer grants, in seconds.
@@ -87,6 +87,9 @@
 
 // The default number of token ids a replay guard remembers.
 #define KYCVS_DEFAULT_REPLAY_CAPACITY 100000
+
+// The status of a NULL `kycvs_verified`: no status (not 0, 1 or 2).
+#define KYCVS_VERIFIED_STATUS_NONE 255
 
 // The result of a kycvs call: `KYCVS_RESULT_OK` (0) or why it failed.
 //
@@ -224,7 +227,7 @@ typedef struct kycvs_issuer kycvs_issuer;
 typedef struct kycvs_registry kycvs_registry;
 
 // Remembers the `jti` of each token accepted through it until the token can no longer
-// verify (`exp + leeway`), so that a second presentation fails with `KYCVS_RESULT_REPLAYED`.
+// verify (`exp` + the verifier's leeway), so that a second presentation fails with `KYCVS_RESULT_REPLAYED`.
 // Bounded; full of live entries it refuses new tokens (fail closed). Thread-safe; shared by
 // the verifiers made with `kycvs_verifier_with_replay_guard`, which keep it alive. Free with
 // `kycvs_replay_guard_free`.
@@ -242,51 +245,35 @@ typedef struct kycvs_signing_key kycvs_signing_key;
 // Free with `kycvs_trust_store_free`. Safe to read from several threads at once.
 typedef struct kycvs_trust_store kycvs_trust_store;
 
+// A token that passed every check: its status and the claims that were verified. Made only
+// by `kycvs_verifier_verify` and `kycvs_verifier_verify_batch`; read it through the
+// `kycvs_verified_*` accessors (whose strings live as long as it does) and free it with
+// `kycvs_verified_free`. Immutable: may be read from many threads.
+typedef struct kycvs_verified kycvs_verified;
+
 // Verifies tokens against a trust store and a policy. Immutable and thread-safe: share
 // one across threads. Free with `kycvs_verifier_free`.
 typedef struct kycvs_verifier kycvs_verifier;
 
-// Collects a verifier's policy: audience, accepted issuers, leeway, maximum lifetime.
+// Collects a verifier's policy: audience, accepted issuers, leeway, maximum lifetime, nonce
+// check.
 // Mutable; use from one thread at a time. Free with `kycvs_verifier_builder_free`.
 typedef struct kycvs_verifier_builder kycvs_verifier_builder;
 
 // One token of a batch: `token_len` bytes at `token`, and the nonce it must carry
-// (`nonce_len` bytes of UTF-8 at `nonce`), or `nonce` NULL for any nonce.
+// (`nonce_len` bytes of UTF-8 at `nonce`). A NULL `nonce` skips the nonce check, which is
+// allowed only by a verifier built after `kycvs_verifier_builder_disable_nonce_check`
+// (otherwise the item's verdict is `KYCVS_RESULT_INVALID_ARGUMENT`).
 typedef struct kycvs_batch_item {
     // The token as received (need not be NUL-terminated).
     const char *token;
     // The token's length in bytes.
     size_t token_len;
-    // The expected nonce, or NULL for any nonce.
+    // The expected nonce, or NULL to skip the check where the verifier allows it.
     const char *nonce;
     // The nonce's length in bytes (ignored when `nonce` is NULL).
     size_t nonce_len;
 } kycvs_batch_item;
-
-// A token that passed every check: its status and the claims that were verified.
-//
-// Strings are NUL-terminated; the core admits only visible ASCII in `iss`, `sub`, `aud`,
-// `jti` and `kid`, and printable ASCII in `nonce`, so none holds a NUL of its own.
-typedef struct kycvs_verified_status {
-    // The vaccination status (`vs`): 0 not vaccinated, 1 partially, 2 fully vaccinated.
-    uint8_t status;
-    // Issued at (`iat`), seconds since the Unix epoch.
-    uint64_t iat;
-    // Expiry (`exp`), seconds since the Unix epoch.
-    uint64_t exp;
-    // The issuer (`iss`), bound to the signing key.
-    char iss[KYCVS_ID_BUF_LEN];
-    // The pseudonymous subject (`sub`).
-    char sub[KYCVS_ID_BUF_LEN];
-    // The audience (`aud`), equal to the verifier's.
-    char aud[KYCVS_ID_BUF_LEN];
-    // The token id (`jti`).
-    char jti[KYCVS_JTI_BUF_LEN];
-    // The nonce (`nonce`).
-    char nonce[KYCVS_NONCE_BUF_LEN];
-    // The id of the key that signed the token.
-    char kid[KYCVS_KID_BUF_LEN];
-} kycvs_verified_status;
 
 // How to load a trust bundle, for `kycvs_trust_store_from_bundle`: every field is required.
 typedef struct kycvs_bundle_load {
@@ -379,6 +366,16 @@ typedef struct kycvs_token_request {
     uint64_t ttl;
 } kycvs_token_request;
 
+// Text borrowed from a kycvs object: `len` bytes at `data`, **not** NUL-terminated (print it
+// with `"%.*s", (int)s.len, s.data`). `data` is never NULL; it stays valid as long as the
+// object it came from.
+typedef struct kycvs_str {
+    // The first byte.
+    const char *data;
+    // The length in bytes.
+    size_t len;
+} kycvs_str;
+
 #ifdef __cplusplus
 extern "C" {
 #endif // __cplusplus
@@ -395,11 +392,12 @@ uint64_t kycvs_unix_now(void);
 // with one shared verifier.
 //
 // On success (`KYCVS_RESULT_OK`) writes `results[i]`, the verdict of `items[i]`, for every
-// `i < n`, and, when `statuses` is not NULL, `statuses[i]` for every `i` whose verdict is
-// `KYCVS_RESULT_OK` (the others are left as they were). An item whose `token` is NULL gets
-// `KYCVS_RESULT_NULL_ARGUMENT`, one whose nonce is not UTF-8 `KYCVS_RESULT_INVALID_ARGUMENT`;
-// per-item verdicts do not set `kycvs_last_error_message`. `items` and `results` may be NULL
-// when `n` is 0.
+// `i < n`, and, when `verified` is not NULL, `verified[i]` for every `i`: a new
+// `kycvs_verified` (free each with `kycvs_verified_free`) where the verdict is
+// `KYCVS_RESULT_OK`, NULL elsewhere. An item whose `token` is NULL gets
+// `KYCVS_RESULT_NULL_ARGUMENT`, one whose nonce is not UTF-8 (or NULL where the nonce check
+// is required) `KYCVS_RESULT_INVALID_ARGUMENT`; per-item verdicts do not set
+// `kycvs_last_error_message`. `items`, `results` and `verified` may be NULL when `n` is 0.
 // Errors (nothing written): `KYCVS_RESULT_NULL_ARGUMENT` (`verifier`, or `items` or
 // `results` with `n > 0`).
 kycvs_result kycvs_verifier_verify_batch(const struct kycvs_verifier *verifier,
@@ -407,7 +405,7 @@ kycvs_result kycvs_verifier_verify_batch(const struct kycvs_verifier *verifier,
                                          size_t n,
                                          uint64_t now,
                                          kycvs_result *results,
-                                         struct kycvs_verified_status *statuses);
+                                         struct kycvs_verified **verified);
 
 // Loads a trust store from a signed trust bundle (`bundle_len` bytes, a compact JWS of
 // `typ` `kycvs-trust+jwt`) as `load` says: trusting only its root key, at its time, refusing
@@ -745,13 +743,12 @@ kycvs_result kycvs_schedule_status(const struct kycvs_schedule *schedule,
 void kycvs_schedule_free(struct kycvs_schedule *schedule);
 
 // Makes a replay guard remembering at most `capacity` token ids (at least 1; use
-// `KYCVS_DEFAULT_REPLAY_CAPACITY`), each until its `exp + leeway` (pass the verifier's
-// leeway, `KYCVS_DEFAULT_LEEWAY` by default).
+// `KYCVS_DEFAULT_REPLAY_CAPACITY`), each until its token stops verifying: `exp` + the leeway
+// of the verifier that accepted it.
 //
 // On success `*out` holds a new guard for `kycvs_replay_guard_free`.
 // Errors: `KYCVS_RESULT_INVALID_ARGUMENT` (capacity 0), `KYCVS_RESULT_NULL_ARGUMENT`.
 kycvs_result kycvs_replay_guard_new(size_t capacity,
-                                    uint64_t leeway,
                                     const struct kycvs_replay_guard **out);
 
 // The number of token ids `guard` holds now (0 for NULL).
@@ -808,9 +805,41 @@ size_t kycvs_trust_store_len(const struct kycvs_trust_store *store);
 // Frees a trust store. NULL does nothing.
 void kycvs_trust_store_free(struct kycvs_trust_store *store);
 
+// The vaccination status (`vs`): 0 not vaccinated, 1 partially, 2 fully vaccinated;
+// `KYCVS_VERIFIED_STATUS_NONE` for NULL.
+uint8_t kycvs_verified_status(const struct kycvs_verified *verified);
+
+// Issued at (`iat`), seconds since the Unix epoch; 0 for NULL.
+uint64_t kycvs_verified_iat(const struct kycvs_verified *verified);
+
+// Expiry (`exp`), seconds since the Unix epoch; 0 for NULL.
+uint64_t kycvs_verified_exp(const struct kycvs_verified *verified);
+
+// The issuer (`iss`), bound to the signing key; empty for NULL.
+struct kycvs_str kycvs_verified_iss(const struct kycvs_verified *verified);
+
+// The pseudonymous subject (`sub`); empty for NULL.
+struct kycvs_str kycvs_verified_sub(const struct kycvs_verified *verified);
+
+// The audience (`aud`), equal to the verifier's; empty for NULL.
+struct kycvs_str kycvs_verified_aud(const struct kycvs_verified *verified);
+
+// The token id (`jti`); empty for NULL.
+struct kycvs_str kycvs_verified_jti(const struct kycvs_verified *verified);
+
+// The token's nonce (`nonce`): the expected one, unless the nonce check was disabled; empty
+// for NULL.
+struct kycvs_str kycvs_verified_nonce(const struct kycvs_verified *verified);
+
+// The id of the key that signed the token (`kid`); empty for NULL.
+struct kycvs_str kycvs_verified_kid(const struct kycvs_verified *verified);
+
+// Frees a verified status (and the strings its accessors gave). NULL does nothing.
+void kycvs_verified_free(struct kycvs_verified *verified);
+
 // Starts a verifier policy for the verifier `audience` (`audience_len` bytes of UTF-8; a
 // token's `aud` must equal it). Defaults: every issuer in the trust store is accepted,
-// leeway 60 s, maximum lifetime 3600 s. Values are checked by `kycvs_verifier_builder_build`.
+// leeway 60 s, maximum lifetime 3600 s, the nonce check required. Values are checked by `kycvs_verifier_builder_build`.
 //
 // On success `*out` holds a new builder for `kycvs_verifier_builder_free`.
 // Errors: `KYCVS_RESULT_INVALID_ARGUMENT` (not UTF-8), `KYCVS_RESULT_NULL_ARGUMENT`.
@@ -838,6 +867,13 @@ kycvs_result kycvs_verifier_builder_set_leeway(struct kycvs_verifier_builder *bu
 kycvs_result kycvs_verifier_builder_set_max_lifetime(struct kycvs_verifier_builder *builder,
                                                      uint64_t seconds);
 
+// Turns the nonce check off, for a verifier with no transaction to bind a token to: a NULL
+// nonce is then accepted by `kycvs_verifier_verify` and in batch items (without this they
+// are `KYCVS_RESULT_INVALID_ARGUMENT`). A nonce that is given is still checked.
+//
+// Errors: `KYCVS_RESULT_NULL_ARGUMENT`.
+kycvs_result kycvs_verifier_builder_disable_nonce_check(struct kycvs_verifier_builder *builder);
+
 // Builds a verifier from the builder's policy and a copy of `trust`. Neither argument is
 // consumed: the builder stays usable (to build more verifiers) and both must still be freed.
 //
@@ -853,20 +889,23 @@ kycvs_result kycvs_verifier_builder_build(const struct kycvs_verifier_builder *b
 void kycvs_verifier_builder_free(struct kycvs_verifier_builder *builder);
 
 // Verifies `token` (`token_len` bytes) at time `now` (seconds since the Unix epoch; pass
-// `kycvs_unix_now()` for the system clock). When `nonce` is not NULL, the token's `nonce`
-// must equal its `nonce_len` bytes; with NULL, `nonce_len` is ignored and any nonce passes.
+// `kycvs_unix_now()` for the system clock). The token's `nonce` must equal the `nonce_len`
+// bytes at `nonce`, the verifier's transaction. A NULL `nonce` (`nonce_len` ignored) skips
+// that check, and is `KYCVS_RESULT_INVALID_ARGUMENT` unless the builder called
+// `kycvs_verifier_builder_disable_nonce_check`.
 //
-// On success writes `*out`. The checks and their order are those of the core (`docs/SPEC.md`).
-// Errors: every token verdict (`KYCVS_RESULT_MALFORMED` … `KYCVS_RESULT_LIFETIME_TOO_LONG`;
-// a token that is not UTF-8 is `KYCVS_RESULT_MALFORMED`), `KYCVS_RESULT_INVALID_ARGUMENT`
-// (nonce not UTF-8), `KYCVS_RESULT_NULL_ARGUMENT`.
+// On success `*out` holds a new `kycvs_verified` for `kycvs_verified_free`. The checks and
+// their order are those of the core (`docs/SPEC.md`).
+// Errors: every token verdict (`KYCVS_RESULT_MALFORMED` … `KYCVS_RESULT_REPLAYED`; a token
+// that is not UTF-8 is `KYCVS_RESULT_MALFORMED`), `KYCVS_RESULT_INVALID_ARGUMENT` (nonce not
+// UTF-8, or NULL where the nonce check is required), `KYCVS_RESULT_NULL_ARGUMENT`.
 kycvs_result kycvs_verifier_verify(const struct kycvs_verifier *verifier,
                                    const char *token,
                                    size_t token_len,
                                    const char *nonce,
                                    size_t nonce_len,
                                    uint64_t now,
-                                   struct kycvs_verified_status *out);
+                                   struct kycvs_verified **out);
 
 // Releases a verifier. NULL does nothing. Other threads must be done with it.
 void kycvs_verifier_free(const struct kycvs_verifier *verifier);

@@ -136,7 +136,7 @@ impl Batch {
     pub fn items(&self) -> Vec<BatchItem<'_>> {
         self.tokens
             .iter()
-            .map(|t| BatchItem::new(t, Some(NONCE)))
+            .map(|t| BatchItem::new(t, NONCE))
             .collect()
     }
 

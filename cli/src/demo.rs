@@ -377,11 +377,11 @@ fn show_table(verifier: &Verifier, cases: &[Case]) -> Result<usize, CliError> {
     ))?;
     let mut held = 0;
     for (i, case) in cases.iter().enumerate() {
-        let verdict = verifier.verify(&case.token, Some(&case.nonce), case.at);
+        let verdict = verifier.verify(&case.token, &case.nonce, case.at);
         let ok = matches(case.expect, &verdict);
         held += usize::from(ok);
         let detail = match &verdict {
-            Ok(v) => format!("sub {}", v.sub),
+            Ok(v) => format!("sub {}", v.sub()),
             Err(e) => e.detail().to_owned(),
         };
         print_line(&format!(
@@ -408,7 +408,7 @@ fn show_table(verifier: &Verifier, cases: &[Case]) -> Result<usize, CliError> {
 
 fn matches(expect: Expect, verdict: &Result<VerifiedStatus, Error>) -> bool {
     match (expect, verdict) {
-        (Expect::Valid(status), Ok(v)) => v.status == status,
+        (Expect::Valid(status), Ok(v)) => v.status() == status,
         (Expect::Rejected(code), Err(e)) => e.code() == code,
         _ => false,
     }
@@ -423,7 +423,7 @@ fn describe_expect(expect: Expect) -> String {
 
 fn describe_verdict(verdict: &Result<VerifiedStatus, Error>) -> String {
     match verdict {
-        Ok(v) => format!("valid, status {}", v.status.as_u8()),
+        Ok(v) => format!("valid, status {}", v.status().as_u8()),
         Err(e) => e.code().as_str().to_owned(),
     }
 }

@@ -8,6 +8,7 @@ use kycvs_core::{
     Verifier, unix_now,
 };
 use serde_json::json;
+use std::ffi::OsString;
 use std::io::{self, BufRead, BufReader, BufWriter, IsTerminal, Read, Write};
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
@@ -21,14 +22,17 @@ Output, one line per token in input order:
   {\"ok\":true,\"status\":2,\"iss\":…,\"sub\":…,\"aud\":…,\"jti\":…,\"iat\":…,\"exp\":…,\"kid\":…}
   {\"ok\":false,\"error\":\"<code>\",\"detail\":\"…\"}
 With no TOKEN, reads one token per line from stdin (a trailing \\r\\n or \\n is removed; an
-empty line is a malformed token). Exit 0 when every token is valid, 1 when any is rejected,
-2 on a configuration error.";
+empty line is a malformed token). A token is judged as bytes, from stdin or an argument: one
+that is not UTF-8 is a malformed verdict. --nonce (the transaction every token must be bound
+to) or --no-nonce-check is required. Exit 0 when every token is valid, 1 when any is
+rejected, 2 on a usage or configuration error.";
 
 /// Verify tokens against a JWKS trust store or a signed trust bundle and print one JSON
 /// verdict per line.
 #[derive(clap::Args, Debug)]
 #[command(after_help = VERIFY_HELP)]
 #[command(group = clap::ArgGroup::new("trust").required(true).args(["jwks", "bundle"]))]
+#[command(group = clap::ArgGroup::new("nonce_check").required(true).args(["nonce", "no_nonce_check"]))]
 pub struct Args {
     /// The trusted keys: a JWKS file whose keys each name their issuer (`iss`).
     #[arg(long, value_name = "TRUST.json")]
@@ -50,9 +54,13 @@ pub struct Args {
     /// the JWKS.
     #[arg(long = "issuer", value_name = "ISS")]
     issuers: Vec<String>,
-    /// The nonce every token must carry. Default: any nonce.
+    /// The nonce every token must carry: this verifier's transaction. Required unless
+    /// --no-nonce-check is given.
     #[arg(long, value_name = "N")]
     nonce: Option<String>,
+    /// Do not check the tokens' nonce, for a verifier with no transaction to bind them to.
+    #[arg(long)]
+    no_nonce_check: bool,
     /// Verify at this time (seconds since the Unix epoch) instead of now.
     #[arg(long, value_name = "UNIX")]
     now: Option<u64>,
@@ -64,15 +72,12 @@ pub struct Args {
     max_lifetime: u64,
     /// Tokens to verify; none: read them from stdin, one per line.
     #[arg(value_name = "TOKEN")]
-    tokens: Vec<String>,
+    tokens: Vec<OsString>,
 }
 
 pub fn run(args: &Args) -> Result<Outcome, CliError> {
     let verifier = build_verifier(args)?;
-    let check = |token: &str| {
-        let now = args.now.unwrap_or_else(unix_now);
-        verifier.verify(token, args.nonce.as_deref(), now)
-    };
+    let nonce = args.nonce.as_deref();
     let stdout = io::stdout();
     let mut out = BufWriter::new(stdout.lock());
     let mut rejected = false;
@@ -99,7 +104,7 @@ pub fn run(args: &Args) -> Result<Outcome, CliError> {
             // waiting on its answer. Memory stays bounded by one chunk whatever the input.
             if chunk.len() >= CHUNK_TOKENS || (chunk.len() > 0 && (ended || lines.is_drained())) {
                 let now = args.now.unwrap_or_else(unix_now);
-                for verdict in chunk.verify(&verifier, args.nonce.as_deref(), now) {
+                for verdict in chunk.verify(&verifier, nonce, now) {
                     rejected |= verdict.is_err();
                     progress.count(verdict.is_err());
                     write_verdict(&mut out, &verdict).map_err(write_failed)?;
@@ -112,8 +117,15 @@ pub fn run(args: &Args) -> Result<Outcome, CliError> {
         }
         progress.show(true);
     } else {
-        for token in &args.tokens {
-            let verdict = check(token);
+        // Arguments are judged as bytes, like stdin lines: one that is not UTF-8 is a
+        // `malformed` verdict, not a usage error.
+        let items: Vec<BatchItem<'_>> = args
+            .tokens
+            .iter()
+            .map(|token| item(token.as_encoded_bytes(), nonce))
+            .collect();
+        let now = args.now.unwrap_or_else(unix_now);
+        for verdict in verifier.verify_batch(&items, now) {
             rejected |= verdict.is_err();
             write_verdict(&mut out, &verdict).map_err(write_failed)?;
         }
@@ -151,11 +163,15 @@ fn build_verifier(args: &Args) -> Result<Verifier, CliError> {
         }
         _ => return Err(CliError::new("give --jwks, or --bundle with --root")),
     };
-    let mut policy = Policy::new(args.audience.as_str())
-        .with_leeway(args.leeway)
-        .with_max_lifetime(args.max_lifetime);
+    let mut policy = Policy::new(args.audience.as_str());
+    policy
+        .set_leeway(args.leeway)
+        .set_max_lifetime(args.max_lifetime);
     if !args.issuers.is_empty() {
-        policy = policy.with_issuers(args.issuers.iter().cloned());
+        policy.set_issuers(args.issuers.iter().cloned());
+    }
+    if args.no_nonce_check {
+        policy.disable_nonce_check();
     }
     Verifier::new(trust, policy).map_err(|e| CliError::core("policy", &e))
 }
@@ -165,6 +181,15 @@ fn build_verifier(args: &Args) -> Result<Verifier, CliError> {
 fn without_line_end(bytes: &[u8]) -> &[u8] {
     let bytes = bytes.strip_suffix(b"\n").unwrap_or(bytes);
     bytes.strip_suffix(b"\r").unwrap_or(bytes)
+}
+
+/// The batch item of one token: with the expected nonce, or (under --no-nonce-check)
+/// without one.
+fn item<'a>(token: &'a [u8], nonce: Option<&'a str>) -> BatchItem<'a> {
+    match nonce {
+        Some(nonce) => BatchItem::new(token, nonce),
+        None => BatchItem::without_nonce(token),
+    }
 }
 
 /// Writes one verdict as a line of JSON.
@@ -177,8 +202,8 @@ fn write_verdict(out: &mut impl Write, verdict: &Result<VerifiedStatus, Error>) 
 pub fn verdict_json(verdict: &Result<VerifiedStatus, Error>) -> serde_json::Value {
     match verdict {
         Ok(v) => json!({
-            "ok": true, "status": v.status.as_u8(), "iss": v.iss, "sub": v.sub, "aud": v.aud,
-            "jti": v.jti, "iat": v.iat, "exp": v.exp, "kid": v.kid,
+            "ok": true, "status": v.status().as_u8(), "iss": v.iss(), "sub": v.sub(),
+            "aud": v.aud(), "jti": v.jti(), "iat": v.iat(), "exp": v.exp(), "kid": v.kid(),
         }),
         Err(e) => json!({"ok": false, "error": e.code().as_str(), "detail": e.detail()}),
     }
@@ -213,7 +238,8 @@ impl Chunk {
         self.lines.push(Err(error));
     }
 
-    /// Verifies the chunk's tokens in one batch and empties it; verdicts in input order.
+    /// Verifies the chunk's tokens in one batch (a line judged already goes in as a rejected
+    /// item) and empties it; verdicts in input order.
     fn verify(
         &mut self,
         verifier: &Verifier,
@@ -221,24 +247,22 @@ impl Chunk {
         now: u64,
     ) -> Vec<Result<VerifiedStatus, Error>> {
         let mut start = 0;
-        let mut items = Vec::with_capacity(self.lines.len());
-        for end in self.lines.iter().filter_map(|l| l.as_ref().ok()) {
-            items.push(BatchItem::new(&self.bytes[start..*end], nonce));
-            start = *end;
-        }
-        let mut verdicts = verifier.verify_batch(&items, now).into_iter();
-        let out = self
+        let items: Vec<BatchItem<'_>> = self
             .lines
-            .drain(..)
+            .iter()
             .map(|line| match line {
-                Ok(_) => verdicts.next().unwrap_or_else(|| {
-                    Err(Error::new(ErrorCode::Panic, "fewer verdicts than tokens"))
-                }),
-                Err(e) => Err(e),
+                Ok(end) => {
+                    let token = &self.bytes[start..*end];
+                    start = *end;
+                    item(token, nonce)
+                }
+                Err(e) => BatchItem::rejected(e.clone()),
             })
             .collect();
+        let verdicts = verifier.verify_batch(&items, now);
+        self.lines.clear();
         self.bytes.clear();
-        out
+        verdicts
     }
 }
 

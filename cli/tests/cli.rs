@@ -138,8 +138,13 @@ fn setup(test: &str) -> (PathBuf, PathBuf, PathBuf, String, String) {
     (dir, key, jwks, kid, token)
 }
 
+/// `kycvs verify` over `jwks` at `now`, expecting the nonce `issue` gives its tokens.
 fn verify_args<'a>(jwks: &'a Path, now: &'a str) -> Vec<&'a str> {
-    vec![
+    verify_args_with(jwks, now, &["--nonce", "PNR-1"])
+}
+
+fn verify_args_with<'a>(jwks: &'a Path, now: &'a str, nonce: &[&'a str]) -> Vec<&'a str> {
+    let mut args = vec![
         "verify",
         "--jwks",
         s(jwks),
@@ -147,7 +152,9 @@ fn verify_args<'a>(jwks: &'a Path, now: &'a str) -> Vec<&'a str> {
         AUDIENCE,
         "--now",
         now,
-    ]
+    ];
+    args.extend_from_slice(nonce);
+    args
 }
 
 #[test]
@@ -165,7 +172,7 @@ fn keygen_issue_verify_round_trip() {
 
     let now = (NOW + 10).to_string();
     let mut args = verify_args(&jwks, &now);
-    args.extend(["--nonce", "PNR-1", "--issuer", ISSUER, &token]);
+    args.extend(["--issuer", ISSUER, &token]);
     let out = kycvs(&args);
     assert_eq!(code(&out), 0, "{}", stderr(&out));
     let lines = json_lines(&out);
@@ -189,8 +196,8 @@ fn keygen_issue_verify_round_trip() {
     );
 
     // The same token for another transaction is rejected with exit 1.
-    let mut args = verify_args(&jwks, &now);
-    args.extend(["--nonce", "PNR-2", &token]);
+    let mut args = verify_args_with(&jwks, &now, &["--nonce", "PNR-2"]);
+    args.push(&token);
     let out = kycvs(&args);
     assert_eq!(code(&out), 1);
     let v = &json_lines(&out)[0];
@@ -291,6 +298,8 @@ fn configuration_errors_exit_2_with_one_line() {
         s(&missing),
         "--audience",
         AUDIENCE,
+        "--nonce",
+        "PNR-1",
         &token,
     ]);
     assert_config_error(&out, "missing.json");
@@ -303,6 +312,8 @@ fn configuration_errors_exit_2_with_one_line() {
         s(&garbage),
         "--audience",
         AUDIENCE,
+        "--nonce",
+        "PNR-1",
         &token,
     ]);
     assert_config_error(&out, "invalid_trust_store");
@@ -318,6 +329,8 @@ fn configuration_errors_exit_2_with_one_line() {
         s(&private),
         "--audience",
         AUDIENCE,
+        "--nonce",
+        "PNR-1",
         &token,
     ]);
     assert_config_error(&out, "invalid_trust_store");
@@ -360,6 +373,99 @@ fn configuration_errors_exit_2_with_one_line() {
     // clap reports usage errors with exit 2 too.
     assert_eq!(code(&issue_with(&key, "3")), 2);
     assert_eq!(code(&kycvs(&["verify", "--audience", AUDIENCE])), 2);
+}
+
+#[test]
+fn verify_requires_a_nonce_or_an_explicit_no_nonce_check() {
+    let (_dir, _key, jwks, _kid, token) = setup("nonce-required");
+    let now = (NOW + 10).to_string();
+    // Neither: a usage error (exit 2) that names both ways out, and no verdict.
+    let mut args = verify_args_with(&jwks, &now, &[]);
+    args.push(&token);
+    let out = kycvs(&args);
+    assert_eq!(code(&out), 2, "{}", stderr(&out));
+    let err = stderr(&out);
+    assert!(
+        err.contains("--nonce") && err.contains("--no-nonce-check"),
+        "{err}"
+    );
+    assert!(out.stdout.is_empty());
+    // Both: a usage error too.
+    let mut args = verify_args_with(&jwks, &now, &["--nonce", "PNR-1", "--no-nonce-check"]);
+    args.push(&token);
+    assert_eq!(code(&kycvs(&args)), 2);
+    // Explicitly no nonce check: the token passes whatever its nonce, from arguments and
+    // from stdin alike.
+    let mut args = verify_args_with(&jwks, &now, &["--no-nonce-check"]);
+    args.push(&token);
+    let out = kycvs(&args);
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    assert_eq!(json_lines(&out)[0]["ok"], true);
+    let args = verify_args_with(&jwks, &now, &["--no-nonce-check"]);
+    let out = kycvs_with_stdin(&args, Some(format!("{token}\n").as_bytes()));
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+}
+
+/// A token given as an argument is judged as bytes, like a stdin line: not UTF-8 is a
+/// `malformed` verdict (exit 1), not a usage error.
+#[cfg(unix)]
+#[test]
+fn a_non_utf8_argument_token_is_a_malformed_verdict() {
+    use std::ffi::OsStr;
+    use std::os::unix::ffi::OsStrExt;
+    let (_dir, _key, jwks, _kid, token) = setup("non-utf8-arg");
+    let now = (NOW + 10).to_string();
+    let mut bytes = token.clone().into_bytes();
+    bytes[3] = 0xff;
+    let out = Command::new(env!("CARGO_BIN_EXE_kycvs"))
+        .args(verify_args(&jwks, &now))
+        .arg(&token)
+        .arg(OsStr::from_bytes(&bytes))
+        .output()
+        .unwrap();
+    assert_eq!(code(&out), 1, "{}", stderr(&out));
+    let lines = json_lines(&out);
+    assert_eq!(lines.len(), 2);
+    assert_eq!(lines[0]["ok"], true);
+    assert_eq!(lines[1]["error"], "malformed");
+    // The same bytes on stdin get the same verdict.
+    let mut input = bytes.clone();
+    input.push(b'\n');
+    let out = kycvs_with_stdin(&verify_args(&jwks, &now), Some(&input));
+    assert_eq!(json_lines(&out)[0]["error"], "malformed");
+}
+
+/// Unpadded base64url.
+fn base64url(bytes: &[u8]) -> String {
+    const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+    let mut out = String::new();
+    for chunk in bytes.chunks(3) {
+        let n = chunk
+            .iter()
+            .enumerate()
+            .fold(0u32, |n, (i, &b)| n | u32::from(b) << (16 - 8 * i));
+        for i in 0..=chunk.len() {
+            out.push(char::from(ALPHABET[(n >> (18 - 6 * i) & 63) as usize]));
+        }
+    }
+    out
+}
+
+/// An HS256 token (a 32-byte MAC) names its algorithm: `unsupported_algorithm`.
+#[test]
+fn an_hs256_token_is_unsupported_algorithm() {
+    let (_dir, _key, jwks, kid, token) = setup("hs256");
+    let now = (NOW + 10).to_string();
+    let claims = token.split('.').nth(1).unwrap();
+    // The header JSON in unpadded base64url, spelled out to keep the test free of a codec.
+    let header =
+        base64url(format!(r#"{{"alg":"HS256","typ":"kycvs+jwt","kid":"{kid}"}}"#).as_bytes());
+    let hs256 = format!("{header}.{claims}.{}", "A".repeat(43));
+    let mut args = verify_args(&jwks, &now);
+    args.push(&hs256);
+    let out = kycvs(&args);
+    assert_eq!(code(&out), 1, "{}", stderr(&out));
+    assert_eq!(json_lines(&out)[0]["error"], "unsupported_algorithm");
 }
 
 #[test]
@@ -502,8 +608,9 @@ fn every_shared_vector_gives_its_expected_code() {
                 args.extend(["--issuer", issuer.as_str().unwrap()]);
             }
         }
-        if let Some(nonce) = case["nonce"].as_str() {
-            args.extend(["--nonce", nonce]);
+        match case["nonce"].as_str() {
+            Some(nonce) => args.extend(["--nonce", nonce]),
+            None => args.push("--no-nonce-check"),
         }
         // stdin strips line ends, so a token holding one goes as an argument; everything
         // else goes through stdin, which also takes tokens too long for an argument.

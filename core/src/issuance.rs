@@ -129,8 +129,8 @@ impl ConsentConfig {
 /// let token = service.complete(&challenge.consent_id, challenge.otp.expose(), now + 30)?;
 ///
 /// let verifier = Verifier::new(trust, Policy::new("irctc.example"))?;
-/// let verified = verifier.verify(&token, Some("PNR-4711"), now + 31)?;
-/// assert_eq!(verified.status, VaccinationStatus::FullyVaccinated);
+/// let verified = verifier.verify(&token, "PNR-4711", now + 31)?;
+/// assert_eq!(verified.status(), VaccinationStatus::FullyVaccinated);
 ///
 /// // The OTP is single use.
 /// let again = service.complete(&challenge.consent_id, challenge.otp.expose(), now + 32);

@@ -41,10 +41,11 @@
 //!
 //! // Verifier side.
 //! let verifier = Verifier::new(trust, Policy::new("irctc.example"))?;
-//! let verified = verifier.verify(&token, Some("PNR-4711"), now + 10)?;
-//! assert_eq!(verified.status, VaccinationStatus::FullyVaccinated);
+//! // The nonce is the verifier's own transaction (here a booking): always required.
+//! let verified = verifier.verify(&token, "PNR-4711", now + 10)?;
+//! assert_eq!(verified.status(), VaccinationStatus::FullyVaccinated);
 //!
-//! let err = verifier.verify(&token, Some("PNR-4712"), now + 10).unwrap_err();
+//! let err = verifier.verify(&token, "PNR-4712", now + 10).unwrap_err();
 //! assert_eq!(err.code(), ErrorCode::NonceMismatch);
 //! # Ok(())
 //! # }

@@ -2,15 +2,15 @@
 
 use crate::error::{Error, ErrorCode, Result};
 use crate::token::MAX_JTI_LEN;
-use crate::verify::DEFAULT_LEEWAY;
 use std::collections::{BTreeSet, HashMap};
 use std::sync::Mutex;
 
 /// The default number of `jti`s a [`ReplayGuard`] remembers.
 pub const DEFAULT_REPLAY_CAPACITY: usize = 100_000;
 
-/// Remembers each accepted `jti` until its token can no longer verify (`exp + leeway`), and
-/// refuses a second presentation with `replayed`.
+/// Remembers each accepted `jti` until a keep-until time its caller computes (a
+/// [`crate::Verifier`] passes `exp` + its policy's leeway: the moment the token stops
+/// verifying), and refuses a second presentation with `replayed`.
 ///
 /// Bounded: it holds at most `capacity` entries. Entries whose keep-until time has passed
 /// are dropped as room is needed. When it is full of entries that are still live it **fails
@@ -23,7 +23,6 @@ pub const DEFAULT_REPLAY_CAPACITY: usize = 100_000;
 #[derive(Debug)]
 pub struct ReplayGuard {
     capacity: usize,
-    leeway: u64,
     state: Mutex<State>,
 }
 
@@ -36,8 +35,8 @@ struct State {
 }
 
 impl ReplayGuard {
-    /// A guard remembering at most `capacity` `jti`s, each until `exp + DEFAULT_LEEWAY`.
-    /// Error: `invalid_argument` for a capacity of 0.
+    /// A guard remembering at most `capacity` `jti`s, each until the keep-until time it is
+    /// recorded with. Error: `invalid_argument` for a capacity of 0.
     pub fn new(capacity: usize) -> Result<ReplayGuard> {
         if capacity == 0 {
             return Err(Error::new(
@@ -47,15 +46,8 @@ impl ReplayGuard {
         }
         Ok(ReplayGuard {
             capacity,
-            leeway: DEFAULT_LEEWAY,
             state: Mutex::new(State::default()),
         })
-    }
-
-    /// Keeps each `jti` until `exp + leeway` instead; use the verifier's policy leeway.
-    pub fn with_leeway(mut self, leeway: u64) -> ReplayGuard {
-        self.leeway = leeway;
-        self
     }
 
     /// The most entries it holds.
@@ -73,24 +65,24 @@ impl ReplayGuard {
         self.len() == 0
     }
 
-    /// Records `jti` (of a token expiring at `exp`) as seen at `now`.
+    /// Records `jti` as seen at `now` and remembers it while `now < keep_until` (the guard
+    /// adds nothing to `keep_until`: pass the last moment the token can verify, exclusive).
     ///
     /// Errors: `replayed` when `jti` was recorded before and is still remembered, or when
-    /// the guard is full of live entries (fail closed); `expired` when `now >= exp + leeway`
+    /// the guard is full of live entries (fail closed); `expired` when `now >= keep_until`
     /// (the token can no longer verify, and the guard would not remember it);
     /// `invalid_argument` for an empty `jti` or one longer than [`MAX_JTI_LEN`].
-    pub fn check_and_record(&self, jti: &str, exp: u64, now: u64) -> Result<()> {
+    pub fn check_and_record(&self, jti: &str, keep_until: u64, now: u64) -> Result<()> {
         if jti.is_empty() || jti.len() > MAX_JTI_LEN {
             return Err(Error::new(
                 ErrorCode::InvalidArgument,
                 format!("jti must be 1 to {MAX_JTI_LEN} bytes"),
             ));
         }
-        let keep_until = exp.saturating_add(self.leeway);
         if now >= keep_until {
             return Err(Error::new(
                 ErrorCode::Expired,
-                "the token is past exp + leeway",
+                "the token is past its keep-until time (exp + leeway)",
             ));
         }
         let mut state = self.lock();
@@ -152,23 +144,26 @@ mod tests {
 
     #[test]
     fn second_presentation_is_replayed() {
-        let guard = ReplayGuard::new(10).unwrap().with_leeway(60);
-        guard.check_and_record("jti-1", 1_000, 900).unwrap();
-        let err = guard.check_and_record("jti-1", 1_000, 901).unwrap_err();
+        let guard = ReplayGuard::new(10).unwrap();
+        guard.check_and_record("jti-1", 1_060, 900).unwrap();
+        let err = guard.check_and_record("jti-1", 1_060, 901).unwrap_err();
         assert_eq!(err.code(), ErrorCode::Replayed);
-        // Still remembered within the leeway after exp.
-        let err = guard.check_and_record("jti-1", 1_000, 1_059).unwrap_err();
+        // Still remembered up to the last second before keep-until.
+        let err = guard.check_and_record("jti-1", 1_060, 1_059).unwrap_err();
         assert_eq!(err.code(), ErrorCode::Replayed);
-        // Past exp + leeway the token cannot verify anyway.
-        let err = guard.check_and_record("jti-1", 1_000, 1_060).unwrap_err();
+        // At keep-until the token cannot verify anyway.
+        let err = guard.check_and_record("jti-1", 1_060, 1_060).unwrap_err();
         assert_eq!(err.code(), ErrorCode::Expired);
-        guard.check_and_record("jti-2", 1_000, 900).unwrap();
-        assert_eq!(guard.len(), 2);
+        // And the entry is gone at exactly keep-until, not later.
+        assert_eq!(guard.purge_expired(1_059), 0);
+        assert_eq!(guard.purge_expired(1_060), 1);
+        guard.check_and_record("jti-2", 1_060, 900).unwrap();
+        assert_eq!(guard.len(), 1);
     }
 
     #[test]
     fn full_of_live_entries_fails_closed_then_frees_expired_room() {
-        let guard = ReplayGuard::new(2).unwrap().with_leeway(0);
+        let guard = ReplayGuard::new(2).unwrap();
         guard.check_and_record("a", 100, 10).unwrap();
         guard.check_and_record("b", 200, 10).unwrap();
         let err = guard.check_and_record("c", 300, 10).unwrap_err();

@@ -393,9 +393,10 @@ pub(crate) fn decode_segment(segment: &str, what: &str) -> Result<Vec<u8>> {
         .map_err(|_| err!(Malformed, "{what} segment is not unpadded base64url"))
 }
 
-/// Decodes the signature segment into 64 bytes on the stack; the same verdicts as
-/// [`decode_segment`] followed by a length check.
-fn decode_signature(segment: &str) -> Result<[u8; 64]> {
+/// Decodes the signature segment on the stack: `malformed` when it is not strict base64url
+/// (as [`decode_segment`]), `Ok(None)` when it decodes to other than 64 bytes — a verdict
+/// that waits until the header has been judged.
+fn decode_signature(segment: &str) -> Result<Option<[u8; 64]>> {
     // 64 bytes are exactly 86 characters; anything else takes the general path, which gives
     // the same verdict and detail for every other length.
     if segment.len() == 86 {
@@ -404,12 +405,10 @@ fn decode_signature(segment: &str) -> Result<[u8; 64]> {
         if let Ok(64) = URL_SAFE_NO_PAD.decode_slice(segment, &mut buf) {
             let mut signature = [0u8; 64];
             signature.copy_from_slice(&buf[..64]);
-            return Ok(signature);
+            return Ok(Some(signature));
         }
     }
-    decode_segment(segment, "signature")?
-        .try_into()
-        .map_err(|_| err!(Malformed, "signature is not 64 bytes"))
+    Ok(decode_segment(segment, "signature")?.try_into().ok())
 }
 
 /// Encodes bytes as unpadded base64url.
@@ -472,9 +471,11 @@ impl<'a> UntrustedToken<'a> {
     ) -> Result<UntrustedToken<'a>> {
         let (signing_input, [h, p, s]) = split(token)?;
         let known_header = known.and_then(|known| known.0.get(h));
-        // Encoding and structure of all three segments come before any header semantics. A
-        // known segment decodes and parses (KnownHeaders::new checked it): skipping that
-        // work cannot change the verdict or its order.
+        // The encoding of all three segments comes before any header semantics, and the
+        // header before the signature's length: a token of another algorithm (HS256's 32-byte
+        // MAC) is `unsupported_algorithm`, not `malformed`. A known segment decodes and
+        // parses (KnownHeaders::new checked it): skipping that work cannot change the verdict
+        // or its order.
         let header_json = match known_header {
             Some(_) => Vec::new(),
             None => decode_segment(h, "header")?,
@@ -485,6 +486,7 @@ impl<'a> UntrustedToken<'a> {
             Some(header) => header.clone(),
             None => Header::from_json(&header_json)?,
         };
+        let signature = signature.ok_or_else(|| err!(Malformed, "signature is not 64 bytes"))?;
         Ok(UntrustedToken {
             signing_input: signing_input.as_bytes(),
             header,

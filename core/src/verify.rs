@@ -26,29 +26,36 @@ pub const MAX_LEEWAY: u64 = 3600;
 pub const MAX_MAX_LIFETIME: u64 = 86_400;
 
 /// What a verifier requires of a token beyond its signature.
+///
+/// Built with [`Policy::new`] and edited in place with the `set_*` methods (or by value with
+/// the `with_*` ones); the values are checked when a [`Verifier`] is made from it.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Policy {
     audience: String,
     issuers: Option<Vec<String>>,
     leeway: u64,
     max_lifetime: u64,
+    check_nonce: bool,
 }
 
 impl Policy {
     /// A policy for the verifier `audience` (required: a token's `aud` must equal it).
     /// Accepted issuers default to every issuer in the trust store, leeway to
-    /// [`DEFAULT_LEEWAY`] (60 s), maximum lifetime to [`DEFAULT_MAX_LIFETIME`] (3600 s).
+    /// [`DEFAULT_LEEWAY`] (60 s), maximum lifetime to [`DEFAULT_MAX_LIFETIME`] (3600 s), and
+    /// the nonce check to required (every verification names the nonce it expects).
     pub fn new(audience: impl Into<String>) -> Policy {
         Policy {
             audience: audience.into(),
             issuers: None,
             leeway: DEFAULT_LEEWAY,
             max_lifetime: DEFAULT_MAX_LIFETIME,
+            check_nonce: true,
         }
     }
 
     /// Accepts only tokens whose `iss` is one of `issuers` (and is bound to the signing key).
-    pub fn with_issuers<I, S>(mut self, issuers: I) -> Policy
+    /// Defaults to every issuer bound to a key of the trust store.
+    pub fn set_issuers<I, S>(&mut self, issuers: I) -> &mut Policy
     where
         I: IntoIterator<Item = S>,
         S: Into<String>,
@@ -57,16 +64,69 @@ impl Policy {
         self
     }
 
-    /// Sets the clock-skew allowance in seconds (at most [`MAX_LEEWAY`]).
-    pub fn with_leeway(mut self, seconds: u64) -> Policy {
+    /// Adds one accepted issuer (see [`Policy::set_issuers`]): once one is added, only the
+    /// added issuers are accepted.
+    pub fn add_issuer(&mut self, issuer: impl Into<String>) -> &mut Policy {
+        self.issuers
+            .get_or_insert_with(Vec::new)
+            .push(issuer.into());
+        self
+    }
+
+    /// Sets the clock-skew allowance in seconds (at most [`MAX_LEEWAY`]). Defaults to
+    /// [`DEFAULT_LEEWAY`] (60 s).
+    pub fn set_leeway(&mut self, seconds: u64) -> &mut Policy {
         self.leeway = seconds;
         self
     }
 
-    /// Sets the maximum `exp - iat` in seconds (1 to [`MAX_MAX_LIFETIME`]).
-    pub fn with_max_lifetime(mut self, seconds: u64) -> Policy {
+    /// Sets the maximum `exp - iat` in seconds (1 to [`MAX_MAX_LIFETIME`]). Defaults to
+    /// [`DEFAULT_MAX_LIFETIME`] (3600 s).
+    pub fn set_max_lifetime(&mut self, seconds: u64) -> &mut Policy {
         self.max_lifetime = seconds;
         self
+    }
+
+    /// Turns the nonce check off, for a verifier with no transaction to bind a token to:
+    /// [`Verifier::verify_without_nonce`] and [`BatchItem::without_nonce`] are then allowed
+    /// (without this they fail with `invalid_argument`). A nonce that is given is still
+    /// checked. Defaults to the check being required.
+    pub fn disable_nonce_check(&mut self) -> &mut Policy {
+        self.check_nonce = false;
+        self
+    }
+
+    /// [`Policy::set_issuers`], by value.
+    pub fn with_issuers<I, S>(mut self, issuers: I) -> Policy
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        self.set_issuers(issuers);
+        self
+    }
+
+    /// [`Policy::set_leeway`], by value.
+    pub fn with_leeway(mut self, seconds: u64) -> Policy {
+        self.set_leeway(seconds);
+        self
+    }
+
+    /// [`Policy::set_max_lifetime`], by value.
+    pub fn with_max_lifetime(mut self, seconds: u64) -> Policy {
+        self.set_max_lifetime(seconds);
+        self
+    }
+
+    /// [`Policy::disable_nonce_check`], by value.
+    pub fn without_nonce_check(mut self) -> Policy {
+        self.disable_nonce_check();
+        self
+    }
+
+    /// Whether every verification must name the nonce it expects (the default).
+    pub fn nonce_check_required(&self) -> bool {
+        self.check_nonce
     }
 
     /// The expected audience.
@@ -117,26 +177,66 @@ impl Policy {
 }
 
 /// A token that passed every check: its status and the claims that were verified.
+///
+/// Only a [`Verifier`] makes one; read it through its accessors.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct VerifiedStatus {
+    status: VaccinationStatus,
+    iss: String,
+    sub: String,
+    aud: String,
+    jti: String,
+    nonce: String,
+    iat: u64,
+    exp: u64,
+    kid: String,
+}
+
+impl VerifiedStatus {
     /// The vaccination status (`vs`).
-    pub status: VaccinationStatus,
+    pub fn status(&self) -> VaccinationStatus {
+        self.status
+    }
+
     /// The issuer (`iss`), bound to the signing key.
-    pub iss: String,
+    pub fn iss(&self) -> &str {
+        &self.iss
+    }
+
     /// The pseudonymous subject (`sub`).
-    pub sub: String,
+    pub fn sub(&self) -> &str {
+        &self.sub
+    }
+
     /// The audience (`aud`), equal to the policy's.
-    pub aud: String,
+    pub fn aud(&self) -> &str {
+        &self.aud
+    }
+
     /// The token id (`jti`).
-    pub jti: String,
-    /// The verifier's nonce (`nonce`).
-    pub nonce: String,
+    pub fn jti(&self) -> &str {
+        &self.jti
+    }
+
+    /// The token's nonce (`nonce`): the expected one, unless the nonce check was disabled.
+    pub fn nonce(&self) -> &str {
+        &self.nonce
+    }
+
     /// Issued at (`iat`), seconds since the epoch.
-    pub iat: u64,
+    pub fn iat(&self) -> u64 {
+        self.iat
+    }
+
     /// Expiry (`exp`), seconds since the epoch.
-    pub exp: u64,
+    pub fn exp(&self) -> u64 {
+        self.exp
+    }
+
     /// The id of the key that signed it.
-    pub kid: String,
+    pub fn kid(&self) -> &str {
+        &self.kid
+    }
 }
 
 /// Verifies tokens against a trust store and a policy. Immutable, `Send + Sync`: share one
@@ -174,9 +274,9 @@ impl Verifier {
     }
 
     /// Attaches a replay guard: a token that passes every other check is then accepted only
-    /// the first time its `jti` is presented (`replayed` after that). The guard keeps each
-    /// `jti` until `exp` + this policy's leeway + its own leeway, so it never forgets a token
-    /// that could still verify. Share one guard (and its `Arc`) among the verifiers of one
+    /// the first time its `jti` is presented (`replayed` after that). The verifier keeps each
+    /// `jti` in the guard until `exp` + this policy's leeway — the moment the token stops
+    /// verifying — and not longer. Share one guard (and its `Arc`) among the verifiers of one
     /// service, across threads.
     pub fn with_replay_guard(mut self, guard: Arc<ReplayGuard>) -> Verifier {
         self.replay = Some(guard);
@@ -189,35 +289,62 @@ impl Verifier {
     }
 
     /// Verifies `token` at the current system time. See [`Verifier::verify`].
-    pub fn verify_now(&self, token: &str, expected_nonce: Option<&str>) -> Result<VerifiedStatus> {
+    pub fn verify_now(&self, token: &str, expected_nonce: &str) -> Result<VerifiedStatus> {
         self.verify(token, expected_nonce, unix_now())
     }
 
-    /// Verifies `token` at time `now` (seconds since the epoch). When `expected_nonce` is
-    /// given the token's `nonce` must equal it.
+    /// Verifies `token` at time `now` (seconds since the epoch); the token's `nonce` must
+    /// equal `expected_nonce`, the verifier's transaction (there is no default: a verifier
+    /// with no transaction to bind uses [`Verifier::verify_without_nonce`]).
     ///
     /// Checks, in order, each with its error code: size (`too_large`); three strict base64url
     /// segments and a JSON-object header without duplicate members (`malformed`); `alg`
-    /// (`unsupported_algorithm`); exactly `alg`, `typ`, `kid` (`bad_header`); `kid` trusted
-    /// (`unknown_key`); Ed25519 signature over the received bytes (`bad_signature`); then, and
-    /// only then, the claims: structure (`malformed`, `bad_claims`), `iss` bound to the key
-    /// (`issuer_mismatch`), `iat` inside the key's validity window if it has one
-    /// (`key_not_valid`), `iss` accepted (`issuer_mismatch`), `aud` (`audience_mismatch`), `nonce` (`nonce_mismatch`),
+    /// (`unsupported_algorithm`); exactly `alg`, `typ`, `kid` (`bad_header`); a 64-byte
+    /// signature (`malformed`); `kid` trusted (`unknown_key`); Ed25519 signature over the
+    /// received bytes (`bad_signature`); then, and only then, the claims: structure
+    /// (`malformed`, `bad_claims`), `iss` bound to the key (`issuer_mismatch`), `iat` inside
+    /// the key's validity window if it has one (`key_not_valid`), `iss` accepted
+    /// (`issuer_mismatch`), `aud` (`audience_mismatch`), `nonce` (`nonce_mismatch`),
     /// `iat <= now + leeway` (`not_yet_valid`), `now < exp + leeway` (`expired`),
-    /// `exp - iat <= max_lifetime` (`lifetime_too_long`).
-    pub fn verify(
+    /// `exp - iat <= max_lifetime` (`lifetime_too_long`); last, with a replay guard, the
+    /// `jti` (`replayed`).
+    ///
+    /// The nonce cannot be left out:
+    ///
+    /// ```compile_fail
+    /// # use kycvs_core::*;
+    /// let verifier = Verifier::new(TrustStore::new(), Policy::new("irctc.example"))?;
+    /// verifier.verify("a.b.c", 1_700_000_000)?;
+    /// # Ok::<(), kycvs_core::Error>(())
+    /// ```
+    pub fn verify(&self, token: &str, expected_nonce: &str, now: u64) -> Result<VerifiedStatus> {
+        self.verify_item(token.as_bytes(), Some(expected_nonce), now)
+    }
+
+    /// Verifies `token` (text or bytes) at time `now` **without checking its nonce**, for a
+    /// verifier with no transaction to bind a token to. Allowed only when the policy turned
+    /// the check off ([`Policy::disable_nonce_check`]); otherwise `invalid_argument`, before
+    /// any other check. Every other check is that of [`Verifier::verify_bytes`].
+    ///
+    /// ```
+    /// # use kycvs_core::*;
+    /// let strict = Verifier::new(TrustStore::new(), Policy::new("irctc.example"))?;
+    /// let err = strict.verify_without_nonce("a.b.c", 1_700_000_000).unwrap_err();
+    /// assert_eq!(err.code(), ErrorCode::InvalidArgument);
+    ///
+    /// let mut policy = Policy::new("irctc.example");
+    /// policy.disable_nonce_check();
+    /// let lenient = Verifier::new(TrustStore::new(), policy)?;
+    /// let err = lenient.verify_without_nonce("a.b.c", 1_700_000_000).unwrap_err();
+    /// assert_eq!(err.code(), ErrorCode::Malformed);
+    /// # Ok::<(), kycvs_core::Error>(())
+    /// ```
+    pub fn verify_without_nonce(
         &self,
-        token: &str,
-        expected_nonce: Option<&str>,
+        token: &(impl AsRef<[u8]> + ?Sized),
         now: u64,
     ) -> Result<VerifiedStatus> {
-        let staged = self.stage(token)?;
-        if !equation_holds(staged.trusted.key(), &staged.signature) {
-            return Err(bad_signature());
-        }
-        let verified = self.finish(staged, expected_nonce, now)?;
-        self.record(&verified, now)?;
-        Ok(verified)
+        self.verify_item(token.as_ref(), None, now)
     }
 
     /// Verifies a token given as raw bytes, as received from a network or a C caller: the
@@ -226,14 +353,44 @@ impl Verifier {
     pub fn verify_bytes(
         &self,
         token: &[u8],
+        expected_nonce: &str,
+        now: u64,
+    ) -> Result<VerifiedStatus> {
+        self.verify_item(token, Some(expected_nonce), now)
+    }
+
+    /// Verifies one token; `None` for the nonce only where the policy allows it.
+    fn verify_item(
+        &self,
+        token: &[u8],
         expected_nonce: Option<&str>,
         now: u64,
     ) -> Result<VerifiedStatus> {
-        self.verify(token_text(token)?, expected_nonce, now)
+        self.nonce_allowed(expected_nonce)?;
+        let staged = self.stage_bytes(token)?;
+        if !equation_holds(staged.trusted.key(), &staged.signature) {
+            return Err(bad_signature());
+        }
+        let verified = self.finish(staged, expected_nonce, now)?;
+        self.record(&verified, now)?;
+        Ok(verified)
+    }
+
+    /// A verification without a nonce is an argument error unless the policy allows it.
+    fn nonce_allowed(&self, expected_nonce: Option<&str>) -> Result<()> {
+        if expected_nonce.is_none() && self.policy.check_nonce {
+            return Err(Error::new(
+                ErrorCode::InvalidArgument,
+                "no expected nonce given, and the policy requires the nonce check \
+                 (disable_nonce_check turns it off)",
+            ));
+        }
+        Ok(())
     }
 
     /// Verifies many tokens at time `now`, giving for each exactly the verdict
     /// [`Verifier::verify`] gives it alone (same error code, same result), in input order.
+    /// An item made with [`BatchItem::rejected`] gets its own error back, in its place.
     ///
     /// The signatures of all well-formed tokens are checked with one cofactored batch
     /// equation (`crate::signature`); if it fails, each is re-checked alone, so a bad
@@ -251,11 +408,16 @@ impl Verifier {
     /// let a = issuer.issue(&request("PNR-1"), 1_700_000_000)?;
     /// let b = issuer.issue(&request("PNR-2"), 1_700_000_000)?;
     /// let verdicts = verifier.verify_batch(
-    ///     &[BatchItem::new(&a, Some("PNR-1")), BatchItem::new(&b, Some("PNR-1"))],
+    ///     &[
+    ///         BatchItem::new(&a, "PNR-1"),
+    ///         BatchItem::new(&b, "PNR-1"),
+    ///         BatchItem::rejected(Error::new(ErrorCode::InvalidArgument, "nonce is not UTF-8")),
+    ///     ],
     ///     1_700_000_010,
     /// );
     /// assert!(verdicts[0].is_ok());
     /// assert_eq!(verdicts[1].as_ref().unwrap_err().code(), ErrorCode::NonceMismatch);
+    /// assert_eq!(verdicts[2].as_ref().unwrap_err().code(), ErrorCode::InvalidArgument);
     /// # Ok::<(), kycvs_core::Error>(())
     /// ```
     ///
@@ -289,7 +451,13 @@ impl Verifier {
     ) -> Vec<Result<VerifiedStatus>> {
         let staged: Vec<Result<Staged<'_, '_>>> = items
             .iter()
-            .map(|item| self.stage_bytes(item.token))
+            .map(|item| match &item.0 {
+                Item::Token { token, nonce } => {
+                    self.nonce_allowed(*nonce)?;
+                    self.stage_bytes(token)
+                }
+                Item::Rejected(error) => Err(error.clone()),
+            })
             .collect();
         let candidates: Vec<(&PublicKey, &PreparedSignature)> = staged
             .iter()
@@ -305,12 +473,18 @@ impl Verifier {
                 if !all_hold && !equation_holds(staged.trusted.key(), &staged.signature) {
                     return Err(bad_signature());
                 }
-                self.finish(staged, item.nonce, now)
+                let nonce = match &item.0 {
+                    Item::Token { nonce, .. } => *nonce,
+                    Item::Rejected(error) => return Err(error.clone()),
+                };
+                self.finish(staged, nonce, now)
             })
             .collect()
     }
 
-    /// The replay check, last of all: only a token that passed every other check is recorded.
+    /// The replay check, last of all: only a token that passed every other check is
+    /// recorded, and kept until the token stops verifying (`exp + leeway`, the bound of the
+    /// expiry check), computed here and nowhere else.
     fn record(&self, verified: &VerifiedStatus, now: u64) -> Result<()> {
         match &self.replay {
             Some(guard) => guard.check_and_record(
@@ -444,22 +618,43 @@ impl Verifier {
     }
 }
 
-/// One token of a batch and the nonce its verifier expects (`None`: any nonce).
-#[derive(Clone, Copy, Debug)]
-pub struct BatchItem<'a> {
-    /// The token as received (bytes: checked for size, then UTF-8).
-    pub token: &'a [u8],
-    /// The expected nonce, if any.
-    pub nonce: Option<&'a str>,
+/// One item of a batch: a token and the nonce its verifier expects, or a verdict the caller
+/// already reached (a binding that could not read the item), returned in its place.
+#[derive(Clone, Debug)]
+pub struct BatchItem<'a>(Item<'a>);
+
+#[derive(Clone, Debug)]
+enum Item<'a> {
+    Token {
+        token: &'a [u8],
+        nonce: Option<&'a str>,
+    },
+    Rejected(Error),
 }
 
 impl<'a> BatchItem<'a> {
-    /// A batch item from a token string or bytes and an optional expected nonce.
-    pub fn new(token: &'a (impl AsRef<[u8]> + ?Sized), nonce: Option<&'a str>) -> Self {
-        BatchItem {
+    /// A token (string or bytes, as received: checked for size, then UTF-8) whose `nonce`
+    /// must equal `nonce`.
+    pub fn new(token: &'a (impl AsRef<[u8]> + ?Sized), nonce: &'a str) -> Self {
+        BatchItem(Item::Token {
             token: token.as_ref(),
-            nonce,
-        }
+            nonce: Some(nonce),
+        })
+    }
+
+    /// A token whose nonce is not checked: its verdict is `invalid_argument` unless the
+    /// policy turned the check off, as for [`Verifier::verify_without_nonce`].
+    pub fn without_nonce(token: &'a (impl AsRef<[u8]> + ?Sized)) -> Self {
+        BatchItem(Item::Token {
+            token: token.as_ref(),
+            nonce: None,
+        })
+    }
+
+    /// An item already judged: [`Verifier::verify_batch`] returns `error` as its verdict, in
+    /// its place, without looking further (for example a token the caller could not read).
+    pub fn rejected(error: Error) -> Self {
+        BatchItem(Item::Rejected(error))
     }
 }
 
@@ -501,9 +696,33 @@ mod tests {
     fn policy_defaults_are_strict() {
         let p = Policy::new("v");
         assert_eq!(
-            (p.leeway(), p.max_lifetime(), p.issuers()),
-            (60, 3600, None)
+            (
+                p.leeway(),
+                p.max_lifetime(),
+                p.issuers(),
+                p.nonce_check_required()
+            ),
+            (60, 3600, None, true)
         );
+    }
+
+    #[test]
+    fn setters_edit_in_place() {
+        let mut p = Policy::new("v");
+        p.set_leeway(5)
+            .set_max_lifetime(10)
+            .add_issuer("a")
+            .add_issuer("b")
+            .disable_nonce_check();
+        assert_eq!(
+            p,
+            Policy::new("v")
+                .with_leeway(5)
+                .with_max_lifetime(10)
+                .with_issuers(["a", "b"])
+                .without_nonce_check()
+        );
+        assert!(!p.nonce_check_required());
     }
 
     #[test]

@@ -83,9 +83,9 @@ fn begin_in_one_service_completes_in_another_once() {
     let token = second
         .complete(&c.consent_id, c.otp.expose(), NOW + 5)
         .unwrap();
-    let v = verifier().verify(&token, Some("PNR-1"), NOW + 6).unwrap();
-    assert_eq!(v.status, VaccinationStatus::FullyVaccinated);
-    assert_eq!(v.sub, service().subject(AUDIENCE, &p.id));
+    let v = verifier().verify(&token, "PNR-1", NOW + 6).unwrap();
+    assert_eq!(v.status(), VaccinationStatus::FullyVaccinated);
+    assert_eq!(v.sub(), service().subject(AUDIENCE, &p.id));
     let again = second.complete(&c.consent_id, c.otp.expose(), NOW + 6);
     assert_eq!(again.unwrap_err().code(), ErrorCode::ConsentNotFound);
     assert!(

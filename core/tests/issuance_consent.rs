@@ -33,11 +33,11 @@ fn each_status_is_issued_and_verifies() {
         let token = service
             .complete(&c.consent_id, c.otp.expose(), NOW + 5)
             .unwrap();
-        let v = verifier.verify(&token, Some("PNR-1"), NOW + 6).unwrap();
-        assert_eq!(v.status, status);
-        assert_eq!(v.sub, service.subject(AUDIENCE, &p.id));
-        assert_eq!(v.aud, AUDIENCE);
-        assert_eq!((v.iat, v.exp), (NOW + 5, NOW + 5 + 300));
+        let v = verifier.verify(&token, "PNR-1", NOW + 6).unwrap();
+        assert_eq!(v.status(), status);
+        assert_eq!(v.sub(), service.subject(AUDIENCE, &p.id));
+        assert_eq!(v.aud(), AUDIENCE);
+        assert_eq!((v.iat(), v.exp()), (NOW + 5, NOW + 5 + 300));
     }
 }
 

@@ -9,14 +9,18 @@ use std::sync::Arc;
 const NOW: u64 = 1_800_000_000;
 
 fn setup(capacity: usize) -> (Issuer, Verifier) {
+    setup_with(capacity, Policy::new("irctc.example"))
+}
+
+fn setup_with(capacity: usize, policy: Policy) -> (Issuer, Verifier) {
     let key = SigningKey::from_seed(&[9; 32]);
     let mut trust = TrustStore::new();
     trust
         .add(key.public_key().clone(), "cowin.example")
         .unwrap();
     let issuer = Issuer::new(key, "cowin.example").unwrap();
-    let guard = Arc::new(ReplayGuard::new(capacity).unwrap().with_leeway(0));
-    let verifier = Verifier::new(trust, Policy::new("irctc.example"))
+    let guard = Arc::new(ReplayGuard::new(capacity).unwrap());
+    let verifier = Verifier::new(trust, policy)
         .unwrap()
         .with_replay_guard(guard);
     (issuer, verifier)
@@ -37,33 +41,52 @@ fn token(issuer: &Issuer, nonce: &str) -> String {
 fn second_presentation_is_replayed_until_it_could_no_longer_verify() {
     let (issuer, verifier) = setup(16);
     let t = token(&issuer, "PNR-1");
-    verifier.verify(&t, None, NOW).unwrap();
-    let err = verifier.verify(&t, None, NOW + 1).unwrap_err();
+    verifier.verify(&t, "PNR-1", NOW).unwrap();
+    let err = verifier.verify(&t, "PNR-1", NOW + 1).unwrap_err();
     assert_eq!(err.code(), ErrorCode::Replayed);
-    // Within the policy's 60 s leeway after exp it is still remembered, although the guard's
-    // own leeway is 0: the verifier hands it exp + its leeway.
-    let err = verifier.verify(&t, None, NOW + 300 + 59).unwrap_err();
+    // Within the policy's 60 s leeway after exp it is still remembered: the verifier hands
+    // the guard exp + its leeway.
+    let err = verifier.verify(&t, "PNR-1", NOW + 300 + 59).unwrap_err();
     assert_eq!(err.code(), ErrorCode::Replayed);
     // After that the token is simply expired.
-    let err = verifier.verify(&t, None, NOW + 300 + 60).unwrap_err();
+    let err = verifier.verify(&t, "PNR-1", NOW + 300 + 60).unwrap_err();
     assert_eq!(err.code(), ErrorCode::Expired);
+}
+
+/// One leeway, added once: a jti is kept until exactly exp + the policy's leeway (the first
+/// second the token is expired) and not one second longer.
+#[test]
+fn a_jti_is_kept_exactly_until_exp_plus_the_policy_leeway() {
+    for leeway in [0, 10, 60] {
+        let mut policy = Policy::new("irctc.example");
+        policy.set_leeway(leeway);
+        let (issuer, verifier) = setup_with(16, policy);
+        verifier
+            .verify(&token(&issuer, "PNR-1"), "PNR-1", NOW)
+            .unwrap();
+        let guard = verifier.replay_guard().unwrap();
+        let keep_until = NOW + 300 + leeway;
+        assert_eq!(guard.purge_expired(keep_until - 1), 0, "leeway {leeway}");
+        assert_eq!(guard.len(), 1);
+        assert_eq!(guard.purge_expired(keep_until), 1, "leeway {leeway}");
+        assert!(guard.is_empty());
+    }
 }
 
 #[test]
 fn a_rejected_token_is_not_recorded() {
     let (issuer, verifier) = setup(16);
     let t = token(&issuer, "PNR-1");
-    let err = verifier.verify(&t, Some("PNR-2"), NOW).unwrap_err();
+    let err = verifier.verify(&t, "PNR-2", NOW).unwrap_err();
     assert_eq!(err.code(), ErrorCode::NonceMismatch);
-    verifier.verify(&t, Some("PNR-1"), NOW).unwrap();
+    verifier.verify(&t, "PNR-1", NOW).unwrap();
 }
 
 #[test]
 fn in_a_batch_the_first_presentation_wins_also_in_parallel() {
     let (issuer, verifier) = setup(4096);
-    let tokens: Vec<String> = (0..300)
-        .map(|i| token(&issuer, &format!("PNR-{i}")))
-        .collect();
+    let nonces: Vec<String> = (0..300).map(|i| format!("PNR-{i}")).collect();
+    let tokens: Vec<String> = nonces.iter().map(|n| token(&issuer, n)).collect();
     // Token 7 again at the end (another chunk when the batch runs in parallel), and token 250
     // twice in a row.
     let mut order: Vec<usize> = (0..300).collect();
@@ -71,7 +94,7 @@ fn in_a_batch_the_first_presentation_wins_also_in_parallel() {
     order.insert(251, 250);
     let items: Vec<BatchItem<'_>> = order
         .iter()
-        .map(|&i| BatchItem::new(tokens[i].as_str(), None))
+        .map(|&i| BatchItem::new(tokens[i].as_str(), &nonces[i]))
         .collect();
     let verdicts = verifier.verify_batch(&items, NOW);
     let replayed: Vec<usize> = verdicts
@@ -94,7 +117,7 @@ fn threads_presenting_one_token_get_exactly_one_success() {
             .map(|_| {
                 let verifier = Arc::clone(&verifier);
                 let t = t.clone();
-                scope.spawn(move || usize::from(verifier.verify(&t, None, NOW).is_ok()))
+                scope.spawn(move || usize::from(verifier.verify(&t, "PNR-1", NOW).is_ok()))
             })
             .collect();
         handles.into_iter().map(|h| h.join().unwrap()).sum()
@@ -106,13 +129,13 @@ fn threads_presenting_one_token_get_exactly_one_success() {
 fn a_full_guard_fails_closed() {
     let (issuer, verifier) = setup(2);
     verifier
-        .verify(&token(&issuer, "PNR-1"), None, NOW)
+        .verify(&token(&issuer, "PNR-1"), "PNR-1", NOW)
         .unwrap();
     verifier
-        .verify(&token(&issuer, "PNR-2"), None, NOW)
+        .verify(&token(&issuer, "PNR-2"), "PNR-2", NOW)
         .unwrap();
     let err = verifier
-        .verify(&token(&issuer, "PNR-3"), None, NOW)
+        .verify(&token(&issuer, "PNR-3"), "PNR-3", NOW)
         .unwrap_err();
     assert_eq!(err.code(), ErrorCode::Replayed);
     assert!(err.detail().contains("full"), "{err}");

@@ -112,6 +112,12 @@ impl NullOrDefault for usize {
     }
 }
 
+impl NullOrDefault for u64 {
+    fn null_value() -> Self {
+        0
+    }
+}
+
 /// Records that argument `name` was NULL and returns the function's NULL value.
 pub(crate) fn null_argument<T: NullOrDefault>(name: &str) -> T {
     fail_with(

@@ -6,8 +6,8 @@
 //!
 //! C conventions (after rustls-ffi):
 //! - every function returns a `kycvs_result` (`KYCVS_RESULT_OK` = 0), except `_free`,
-//!   `_len`, `kycvs_version`, `kycvs_result_name` and `kycvs_unix_now`; a panic never crosses
-//!   into C, it becomes `KYCVS_RESULT_PANIC`;
+//!   `_len`, the `kycvs_verified_*` accessors, `kycvs_version`, `kycvs_result_name` and
+//!   `kycvs_unix_now`; a panic never crosses into C, it becomes `KYCVS_RESULT_PANIC`;
 //! - text goes in as `const char *ptr, size_t len` (UTF-8, no NUL needed) and comes out into
 //!   a caller's `char *buf, size_t buf_len`, NUL-terminated, with `*out_len` = its length, or
 //!   `KYCVS_RESULT_BUFFER_TOO_SMALL` with `*out_len` = the size needed;
@@ -72,9 +72,12 @@ pub use trust::{
     kycvs_trust_store_from_jwks, kycvs_trust_store_len, kycvs_trust_store_new,
 };
 pub use verify::{
-    kycvs_verified_status, kycvs_verifier, kycvs_verifier_builder,
-    kycvs_verifier_builder_add_issuer, kycvs_verifier_builder_build, kycvs_verifier_builder_free,
-    kycvs_verifier_builder_new, kycvs_verifier_builder_set_leeway,
+    KYCVS_VERIFIED_STATUS_NONE, kycvs_str, kycvs_verified, kycvs_verified_aud, kycvs_verified_exp,
+    kycvs_verified_free, kycvs_verified_iat, kycvs_verified_iss, kycvs_verified_jti,
+    kycvs_verified_kid, kycvs_verified_nonce, kycvs_verified_status, kycvs_verified_sub,
+    kycvs_verifier, kycvs_verifier_builder, kycvs_verifier_builder_add_issuer,
+    kycvs_verifier_builder_build, kycvs_verifier_builder_disable_nonce_check,
+    kycvs_verifier_builder_free, kycvs_verifier_builder_new, kycvs_verifier_builder_set_leeway,
     kycvs_verifier_builder_set_max_lifetime, kycvs_verifier_free, kycvs_verifier_verify,
 };
 
@@ -96,13 +99,13 @@ pub const KYCVS_MAX_KID_LEN: usize = 128;
 pub const KYCVS_MAX_JTI_LEN: usize = 128;
 /// A buffer that holds any token and its NUL.
 pub const KYCVS_TOKEN_BUF_LEN: usize = KYCVS_MAX_TOKEN_LEN + 1;
-/// The size of `iss`, `sub` and `aud` in `kycvs_verified_status`, NUL included.
+/// A buffer that holds any `iss`, `sub` or `aud` and its NUL.
 pub const KYCVS_ID_BUF_LEN: usize = KYCVS_MAX_ID_LEN + 1;
-/// The size of `nonce` in `kycvs_verified_status`, NUL included.
+/// A buffer that holds any `nonce` and its NUL.
 pub const KYCVS_NONCE_BUF_LEN: usize = KYCVS_MAX_NONCE_LEN + 1;
-/// The size of `kid` in `kycvs_verified_status`, NUL included.
+/// A buffer that holds any `kid` and its NUL.
 pub const KYCVS_KID_BUF_LEN: usize = KYCVS_MAX_KID_LEN + 1;
-/// The size of `jti` in `kycvs_verified_status`, NUL included.
+/// A buffer that holds any `jti` and its NUL.
 pub const KYCVS_JTI_BUF_LEN: usize = KYCVS_MAX_JTI_LEN + 1;
 /// The default token lifetime an issuer grants, in seconds.
 pub const KYCVS_DEFAULT_TTL: u64 = 300;

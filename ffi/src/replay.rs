@@ -12,7 +12,7 @@ pub const KYCVS_DEFAULT_REPLAY_CAPACITY: usize = 100_000;
 const _: () = assert!(KYCVS_DEFAULT_REPLAY_CAPACITY == kycvs_core::DEFAULT_REPLAY_CAPACITY);
 
 /// Remembers the `jti` of each token accepted through it until the token can no longer
-/// verify (`exp + leeway`), so that a second presentation fails with `KYCVS_RESULT_REPLAYED`.
+/// verify (`exp` + the verifier's leeway), so that a second presentation fails with `KYCVS_RESULT_REPLAYED`.
 /// Bounded; full of live entries it refuses new tokens (fail closed). Thread-safe; shared by
 /// the verifiers made with `kycvs_verifier_with_replay_guard`, which keep it alive. Free with
 /// `kycvs_replay_guard_free`.
@@ -23,22 +23,21 @@ pub struct kycvs_replay_guard {
 handle!(kycvs_replay_guard => Arc<ReplayGuard>);
 
 /// Makes a replay guard remembering at most `capacity` token ids (at least 1; use
-/// `KYCVS_DEFAULT_REPLAY_CAPACITY`), each until its `exp + leeway` (pass the verifier's
-/// leeway, `KYCVS_DEFAULT_LEEWAY` by default).
+/// `KYCVS_DEFAULT_REPLAY_CAPACITY`), each until its token stops verifying: `exp` + the leeway
+/// of the verifier that accepted it.
 ///
 /// On success `*out` holds a new guard for `kycvs_replay_guard_free`.
 /// Errors: `KYCVS_RESULT_INVALID_ARGUMENT` (capacity 0), `KYCVS_RESULT_NULL_ARGUMENT`.
 #[unsafe(no_mangle)]
 pub extern "C" fn kycvs_replay_guard_new(
     capacity: usize,
-    leeway: u64,
     out: *mut *const kycvs_replay_guard,
 ) -> kycvs_result {
     ffi_panic_boundary! {
         let out = try_out!(out);
         match ReplayGuard::new(capacity) {
             Ok(guard) => {
-                *out = new_arc(guard.with_leeway(leeway));
+                *out = new_arc(guard);
                 kycvs_result::Ok
             }
             Err(e) => fail(&e),

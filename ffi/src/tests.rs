@@ -12,6 +12,11 @@ fn text(buf: &[c_char]) -> &str {
     unsafe { CStr::from_ptr(buf.as_ptr()) }.to_str().unwrap()
 }
 
+fn view(s: kycvs_str) -> String {
+    let bytes = unsafe { std::slice::from_raw_parts(s.data.cast::<u8>(), s.len) };
+    String::from_utf8(bytes.to_vec()).unwrap()
+}
+
 fn s(t: &str) -> (*const c_char, usize) {
     (t.as_ptr().cast(), t.len())
 }
@@ -25,6 +30,10 @@ struct Fixture {
 
 impl Fixture {
     fn new(legacy: bool) -> Fixture {
+        Fixture::with_nonce_check(legacy, true)
+    }
+
+    fn with_nonce_check(legacy: bool, check_nonce: bool) -> Fixture {
         let mut key = null_mut();
         assert_eq!(kycvs_signing_key_generate(&mut key), kycvs_result::Ok);
         let (iss, iss_len) = s("cowin.example");
@@ -55,6 +64,12 @@ impl Fixture {
             kycvs_verifier_builder_add_issuer(builder, iss, iss_len),
             kycvs_result::Ok
         );
+        if !check_nonce {
+            assert_eq!(
+                kycvs_verifier_builder_disable_nonce_check(builder),
+                kycvs_result::Ok
+            );
+        }
         let mut verifier = null();
         let r = kycvs_verifier_builder_build(builder, trust, &mut verifier);
         assert_eq!(r, kycvs_result::Ok);
@@ -97,7 +112,7 @@ impl Fixture {
         &self,
         token: &str,
         nonce: Option<&str>,
-        out: &mut kycvs_verified_status,
+        out: &mut *mut kycvs_verified,
     ) -> kycvs_result {
         let (n, n_len) = nonce.map_or((null(), 0), s);
         kycvs_verifier_verify(
@@ -121,18 +136,9 @@ impl Drop for Fixture {
     }
 }
 
-fn blank_status() -> kycvs_verified_status {
-    kycvs_verified_status {
-        status: 9,
-        iat: 0,
-        exp: 0,
-        iss: [0; KYCVS_ID_BUF_LEN],
-        sub: [0; KYCVS_ID_BUF_LEN],
-        aud: [0; KYCVS_ID_BUF_LEN],
-        jti: [0; KYCVS_JTI_BUF_LEN],
-        nonce: [0; KYCVS_NONCE_BUF_LEN],
-        kid: [0; KYCVS_KID_BUF_LEN],
-    }
+/// A recognisable pointer that must never be overwritten by a failing call.
+fn blank_status() -> *mut kycvs_verified {
+    std::ptr::dangling_mut()
 }
 
 #[test]
@@ -145,19 +151,53 @@ fn issues_and_verifies_both_algorithms() {
             f.verify(&token, Some("PNR-4711"), &mut out),
             kycvs_result::Ok
         );
-        assert_eq!((out.status, out.iat, out.exp), (2, NOW, NOW + 300));
-        assert_eq!(text(&out.iss), "cowin.example");
-        assert_eq!(text(&out.sub), "pseudonym-1");
-        assert_eq!(text(&out.aud), "irctc.example");
-        assert_eq!(text(&out.nonce), "PNR-4711");
+        let v = out;
+        assert_eq!(
+            (
+                kycvs_verified_status(v),
+                kycvs_verified_iat(v),
+                kycvs_verified_exp(v)
+            ),
+            (2, NOW, NOW + 300)
+        );
+        assert_eq!(view(kycvs_verified_iss(v)), "cowin.example");
+        assert_eq!(view(kycvs_verified_sub(v)), "pseudonym-1");
+        assert_eq!(view(kycvs_verified_aud(v)), "irctc.example");
+        assert_eq!(view(kycvs_verified_nonce(v)), "PNR-4711");
+        assert_eq!(view(kycvs_verified_jti(v)).len(), 22);
         let mut kid = [0 as c_char; 64];
         let mut len = 0;
         let r = kycvs_signing_key_kid(f.key, kid.as_mut_ptr(), kid.len(), &mut len);
         assert_eq!((r, len), (kycvs_result::Ok, 43));
-        assert_eq!(text(&out.kid), text(&kid));
-        // No nonce expected: any nonce passes.
-        assert_eq!(f.verify(&token, None, &mut out), kycvs_result::Ok);
+        assert_eq!(view(kycvs_verified_kid(v)), text(&kid));
+        kycvs_verified_free(v);
+        // No nonce: refused unless the builder disabled the check.
+        let mut out = blank_status();
+        assert_eq!(
+            f.verify(&token, None, &mut out),
+            kycvs_result::InvalidArgument
+        );
+        assert_eq!(out, blank_status());
+        assert!(last_error().contains("nonce"), "{}", last_error());
+        let lenient = Fixture::with_nonce_check(legacy, false);
+        let token = lenient.issue("PNR-4711");
+        assert_eq!(lenient.verify(&token, None, &mut out), kycvs_result::Ok);
+        assert_eq!(view(kycvs_verified_nonce(out)), "PNR-4711");
+        kycvs_verified_free(out);
     }
+}
+
+#[test]
+fn accessors_of_null_give_empty_values() {
+    assert_eq!(kycvs_verified_status(null()), KYCVS_VERIFIED_STATUS_NONE);
+    assert_eq!(
+        (kycvs_verified_iat(null()), kycvs_verified_exp(null())),
+        (0, 0)
+    );
+    let empty = kycvs_verified_iss(null());
+    assert!(!empty.data.is_null());
+    assert_eq!(empty.len, 0);
+    kycvs_verified_free(null_mut());
 }
 
 #[test]
@@ -176,12 +216,13 @@ fn failures_leave_the_output_untouched() {
         last_error()
     );
     let not_utf8 = [b'e', 0xff, b'.'];
+    let (n, n_len) = s("PNR-4711");
     let r = kycvs_verifier_verify(
         f.verifier,
         not_utf8.as_ptr().cast(),
         3,
-        null(),
-        0,
+        n,
+        n_len,
         NOW,
         &mut out,
     );

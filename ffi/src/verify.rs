@@ -1,16 +1,16 @@
 //! Verifier builders, verifiers and verified statuses.
 
-use crate::error::{fail, fail_with, kycvs_result};
+use crate::error::{fail, kycvs_result};
 use crate::ffi::{
-    copy_to_array, free_arc, free_box, handle, new_arc, new_box, try_bytes, try_mut, try_out,
+    NullOrDefault, free_arc, free_box, handle, new_arc, new_box, try_bytes, try_mut, try_out,
     try_ref, try_str,
 };
-use crate::panic::ffi_panic_boundary;
-use crate::{KYCVS_ID_BUF_LEN, KYCVS_JTI_BUF_LEN, KYCVS_KID_BUF_LEN, KYCVS_NONCE_BUF_LEN};
+use crate::panic::{PanicOrDefault, ffi_panic_boundary};
 use kycvs_core::{Policy, VerifiedStatus, Verifier};
 use std::ffi::c_char;
 
-/// Collects a verifier's policy: audience, accepted issuers, leeway, maximum lifetime.
+/// Collects a verifier's policy: audience, accepted issuers, leeway, maximum lifetime, nonce
+/// check.
 /// Mutable; use from one thread at a time. Free with `kycvs_verifier_builder_free`.
 pub struct kycvs_verifier_builder {
     _private: [u8; 0],
@@ -26,61 +26,150 @@ pub struct kycvs_verifier {
 
 handle!(kycvs_verifier => Arc<Verifier>);
 
-/// A token that passed every check: its status and the claims that were verified.
-///
-/// Strings are NUL-terminated; the core admits only visible ASCII in `iss`, `sub`, `aud`,
-/// `jti` and `kid`, and printable ASCII in `nonce`, so none holds a NUL of its own.
-#[repr(C)]
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct kycvs_verified_status {
-    /// The vaccination status (`vs`): 0 not vaccinated, 1 partially, 2 fully vaccinated.
-    pub status: u8,
-    /// Issued at (`iat`), seconds since the Unix epoch.
-    pub iat: u64,
-    /// Expiry (`exp`), seconds since the Unix epoch.
-    pub exp: u64,
-    /// The issuer (`iss`), bound to the signing key.
-    pub iss: [c_char; KYCVS_ID_BUF_LEN],
-    /// The pseudonymous subject (`sub`).
-    pub sub: [c_char; KYCVS_ID_BUF_LEN],
-    /// The audience (`aud`), equal to the verifier's.
-    pub aud: [c_char; KYCVS_ID_BUF_LEN],
-    /// The token id (`jti`).
-    pub jti: [c_char; KYCVS_JTI_BUF_LEN],
-    /// The nonce (`nonce`).
-    pub nonce: [c_char; KYCVS_NONCE_BUF_LEN],
-    /// The id of the key that signed the token.
-    pub kid: [c_char; KYCVS_KID_BUF_LEN],
+/// A token that passed every check: its status and the claims that were verified. Made only
+/// by `kycvs_verifier_verify` and `kycvs_verifier_verify_batch`; read it through the
+/// `kycvs_verified_*` accessors (whose strings live as long as it does) and free it with
+/// `kycvs_verified_free`. Immutable: may be read from many threads.
+pub struct kycvs_verified {
+    _private: [u8; 0],
 }
 
-impl kycvs_verified_status {
-    /// Converts a core result; `None` when a field is longer than its array, which the core's
-    /// limits rule out.
-    pub(crate) fn from_core(v: &VerifiedStatus) -> Option<kycvs_verified_status> {
-        let mut out = kycvs_verified_status {
-            status: v.status.as_u8(),
-            iat: v.iat,
-            exp: v.exp,
-            iss: [0; KYCVS_ID_BUF_LEN],
-            sub: [0; KYCVS_ID_BUF_LEN],
-            aud: [0; KYCVS_ID_BUF_LEN],
-            jti: [0; KYCVS_JTI_BUF_LEN],
-            nonce: [0; KYCVS_NONCE_BUF_LEN],
-            kid: [0; KYCVS_KID_BUF_LEN],
-        };
-        let fits = copy_to_array(&mut out.iss, &v.iss)
-            && copy_to_array(&mut out.sub, &v.sub)
-            && copy_to_array(&mut out.aud, &v.aud)
-            && copy_to_array(&mut out.jti, &v.jti)
-            && copy_to_array(&mut out.nonce, &v.nonce)
-            && copy_to_array(&mut out.kid, &v.kid);
-        fits.then_some(out)
+handle!(kycvs_verified => Box<VerifiedStatus>);
+
+/// Text borrowed from a kycvs object: `len` bytes at `data`, **not** NUL-terminated (print it
+/// with `"%.*s", (int)s.len, s.data`). `data` is never NULL; it stays valid as long as the
+/// object it came from.
+#[repr(C)]
+#[derive(Clone, Copy, Debug)]
+pub struct kycvs_str {
+    /// The first byte.
+    pub data: *const c_char,
+    /// The length in bytes.
+    pub len: usize,
+}
+
+impl kycvs_str {
+    fn of(text: &str) -> kycvs_str {
+        kycvs_str {
+            data: text.as_ptr().cast(),
+            len: text.len(),
+        }
+    }
+}
+
+/// An accessor given a NULL handle, or one that caught a panic, answers the empty string.
+impl NullOrDefault for kycvs_str {
+    fn null_value() -> Self {
+        kycvs_str::of("")
+    }
+}
+
+impl PanicOrDefault for kycvs_str {
+    fn panic_value() -> Self {
+        kycvs_str::of("")
+    }
+}
+
+/// The status of a NULL `kycvs_verified`: no status (not 0, 1 or 2).
+pub const KYCVS_VERIFIED_STATUS_NONE: u8 = 0xff;
+
+impl NullOrDefault for u8 {
+    fn null_value() -> Self {
+        KYCVS_VERIFIED_STATUS_NONE
+    }
+}
+
+impl PanicOrDefault for u8 {
+    fn panic_value() -> Self {
+        KYCVS_VERIFIED_STATUS_NONE
+    }
+}
+
+/// The vaccination status (`vs`): 0 not vaccinated, 1 partially, 2 fully vaccinated;
+/// `KYCVS_VERIFIED_STATUS_NONE` for NULL.
+#[unsafe(no_mangle)]
+pub extern "C" fn kycvs_verified_status(verified: *const kycvs_verified) -> u8 {
+    ffi_panic_boundary! {
+        try_ref!(verified).status().as_u8()
+    }
+}
+
+/// Issued at (`iat`), seconds since the Unix epoch; 0 for NULL.
+#[unsafe(no_mangle)]
+pub extern "C" fn kycvs_verified_iat(verified: *const kycvs_verified) -> u64 {
+    ffi_panic_boundary! {
+        try_ref!(verified).iat()
+    }
+}
+
+/// Expiry (`exp`), seconds since the Unix epoch; 0 for NULL.
+#[unsafe(no_mangle)]
+pub extern "C" fn kycvs_verified_exp(verified: *const kycvs_verified) -> u64 {
+    ffi_panic_boundary! {
+        try_ref!(verified).exp()
+    }
+}
+
+/// The issuer (`iss`), bound to the signing key; empty for NULL.
+#[unsafe(no_mangle)]
+pub extern "C" fn kycvs_verified_iss(verified: *const kycvs_verified) -> kycvs_str {
+    ffi_panic_boundary! {
+        kycvs_str::of(try_ref!(verified).iss())
+    }
+}
+
+/// The pseudonymous subject (`sub`); empty for NULL.
+#[unsafe(no_mangle)]
+pub extern "C" fn kycvs_verified_sub(verified: *const kycvs_verified) -> kycvs_str {
+    ffi_panic_boundary! {
+        kycvs_str::of(try_ref!(verified).sub())
+    }
+}
+
+/// The audience (`aud`), equal to the verifier's; empty for NULL.
+#[unsafe(no_mangle)]
+pub extern "C" fn kycvs_verified_aud(verified: *const kycvs_verified) -> kycvs_str {
+    ffi_panic_boundary! {
+        kycvs_str::of(try_ref!(verified).aud())
+    }
+}
+
+/// The token id (`jti`); empty for NULL.
+#[unsafe(no_mangle)]
+pub extern "C" fn kycvs_verified_jti(verified: *const kycvs_verified) -> kycvs_str {
+    ffi_panic_boundary! {
+        kycvs_str::of(try_ref!(verified).jti())
+    }
+}
+
+/// The token's nonce (`nonce`): the expected one, unless the nonce check was disabled; empty
+/// for NULL.
+#[unsafe(no_mangle)]
+pub extern "C" fn kycvs_verified_nonce(verified: *const kycvs_verified) -> kycvs_str {
+    ffi_panic_boundary! {
+        kycvs_str::of(try_ref!(verified).nonce())
+    }
+}
+
+/// The id of the key that signed the token (`kid`); empty for NULL.
+#[unsafe(no_mangle)]
+pub extern "C" fn kycvs_verified_kid(verified: *const kycvs_verified) -> kycvs_str {
+    ffi_panic_boundary! {
+        kycvs_str::of(try_ref!(verified).kid())
+    }
+}
+
+/// Frees a verified status (and the strings its accessors gave). NULL does nothing.
+#[unsafe(no_mangle)]
+pub extern "C" fn kycvs_verified_free(verified: *mut kycvs_verified) {
+    ffi_panic_boundary! {
+        free_box(verified);
     }
 }
 
 /// Starts a verifier policy for the verifier `audience` (`audience_len` bytes of UTF-8; a
 /// token's `aud` must equal it). Defaults: every issuer in the trust store is accepted,
-/// leeway 60 s, maximum lifetime 3600 s. Values are checked by `kycvs_verifier_builder_build`.
+/// leeway 60 s, maximum lifetime 3600 s, the nonce check required. Values are checked by `kycvs_verifier_builder_build`.
 ///
 /// On success `*out` holds a new builder for `kycvs_verifier_builder_free`.
 /// Errors: `KYCVS_RESULT_INVALID_ARGUMENT` (not UTF-8), `KYCVS_RESULT_NULL_ARGUMENT`.
@@ -111,9 +200,7 @@ pub extern "C" fn kycvs_verifier_builder_add_issuer(
     ffi_panic_boundary! {
         let policy = try_mut!(builder);
         let issuer = try_str!(issuer, issuer_len);
-        let mut issuers = policy.issuers().map(<[String]>::to_vec).unwrap_or_default();
-        issuers.push(issuer.to_owned());
-        *policy = policy.clone().with_issuers(issuers);
+        policy.add_issuer(issuer);
         kycvs_result::Ok
     }
 }
@@ -128,7 +215,7 @@ pub extern "C" fn kycvs_verifier_builder_set_leeway(
 ) -> kycvs_result {
     ffi_panic_boundary! {
         let policy = try_mut!(builder);
-        *policy = policy.clone().with_leeway(seconds);
+        policy.set_leeway(seconds);
         kycvs_result::Ok
     }
 }
@@ -143,7 +230,23 @@ pub extern "C" fn kycvs_verifier_builder_set_max_lifetime(
 ) -> kycvs_result {
     ffi_panic_boundary! {
         let policy = try_mut!(builder);
-        *policy = policy.clone().with_max_lifetime(seconds);
+        policy.set_max_lifetime(seconds);
+        kycvs_result::Ok
+    }
+}
+
+/// Turns the nonce check off, for a verifier with no transaction to bind a token to: a NULL
+/// nonce is then accepted by `kycvs_verifier_verify` and in batch items (without this they
+/// are `KYCVS_RESULT_INVALID_ARGUMENT`). A nonce that is given is still checked.
+///
+/// Errors: `KYCVS_RESULT_NULL_ARGUMENT`.
+#[unsafe(no_mangle)]
+pub extern "C" fn kycvs_verifier_builder_disable_nonce_check(
+    builder: *mut kycvs_verifier_builder,
+) -> kycvs_result {
+    ffi_panic_boundary! {
+        let policy = try_mut!(builder);
+        policy.disable_nonce_check();
         kycvs_result::Ok
     }
 }
@@ -184,13 +287,16 @@ pub extern "C" fn kycvs_verifier_builder_free(builder: *mut kycvs_verifier_build
 }
 
 /// Verifies `token` (`token_len` bytes) at time `now` (seconds since the Unix epoch; pass
-/// `kycvs_unix_now()` for the system clock). When `nonce` is not NULL, the token's `nonce`
-/// must equal its `nonce_len` bytes; with NULL, `nonce_len` is ignored and any nonce passes.
+/// `kycvs_unix_now()` for the system clock). The token's `nonce` must equal the `nonce_len`
+/// bytes at `nonce`, the verifier's transaction. A NULL `nonce` (`nonce_len` ignored) skips
+/// that check, and is `KYCVS_RESULT_INVALID_ARGUMENT` unless the builder called
+/// `kycvs_verifier_builder_disable_nonce_check`.
 ///
-/// On success writes `*out`. The checks and their order are those of the core (`docs/SPEC.md`).
-/// Errors: every token verdict (`KYCVS_RESULT_MALFORMED` … `KYCVS_RESULT_LIFETIME_TOO_LONG`;
-/// a token that is not UTF-8 is `KYCVS_RESULT_MALFORMED`), `KYCVS_RESULT_INVALID_ARGUMENT`
-/// (nonce not UTF-8), `KYCVS_RESULT_NULL_ARGUMENT`.
+/// On success `*out` holds a new `kycvs_verified` for `kycvs_verified_free`. The checks and
+/// their order are those of the core (`docs/SPEC.md`).
+/// Errors: every token verdict (`KYCVS_RESULT_MALFORMED` … `KYCVS_RESULT_REPLAYED`; a token
+/// that is not UTF-8 is `KYCVS_RESULT_MALFORMED`), `KYCVS_RESULT_INVALID_ARGUMENT` (nonce not
+/// UTF-8, or NULL where the nonce check is required), `KYCVS_RESULT_NULL_ARGUMENT`.
 #[unsafe(no_mangle)]
 pub extern "C" fn kycvs_verifier_verify(
     verifier: *const kycvs_verifier,
@@ -199,7 +305,7 @@ pub extern "C" fn kycvs_verifier_verify(
     nonce: *const c_char,
     nonce_len: usize,
     now: u64,
-    out: *mut kycvs_verified_status,
+    out: *mut *mut kycvs_verified,
 ) -> kycvs_result {
     ffi_panic_boundary! {
         let verifier = try_ref!(verifier);
@@ -210,17 +316,15 @@ pub extern "C" fn kycvs_verifier_verify(
             Some(try_str!(nonce, nonce_len))
         };
         let out = try_out!(out);
-        match verifier.verify_bytes(token, nonce, now) {
-            Ok(verified) => match kycvs_verified_status::from_core(&verified) {
-                Some(status) => {
-                    *out = status;
-                    kycvs_result::Ok
-                }
-                None => fail_with(
-                    kycvs_result::Panic,
-                    "a verified claim is longer than its kycvs_verified_status field",
-                ),
-            },
+        let verdict = match nonce {
+            Some(nonce) => verifier.verify_bytes(token, nonce, now),
+            None => verifier.verify_without_nonce(token, now),
+        };
+        match verdict {
+            Ok(verified) => {
+                *out = new_box(verified);
+                kycvs_result::Ok
+            }
             Err(e) => fail(&e),
         }
     }

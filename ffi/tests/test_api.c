@@ -186,15 +186,20 @@ static void test_keys_and_pem(void) {
     kycvs_signing_key_free(key);
 }
 
-static void check_verified(const kycvs_verified_status *out, const char *kid) {
-    CHECK(out->status == 2);
-    CHECK(out->iat == NOW && out->exp == NOW + 300);
-    CHECK(strcmp(out->iss, ISSUER) == 0);
-    CHECK(strcmp(out->sub, SUBJECT) == 0);
-    CHECK(strcmp(out->aud, AUDIENCE) == 0);
-    CHECK(strcmp(out->nonce, NONCE) == 0);
-    CHECK(strcmp(out->kid, kid) == 0);
-    CHECK(strlen(out->jti) >= 22);
+/* A kycvs_str equals a C string. */
+static int str_is(kycvs_str s, const char *want) {
+    return s.data != NULL && s.len == strlen(want) && memcmp(s.data, want, s.len) == 0;
+}
+
+static void check_verified(const kycvs_verified *out, const char *kid) {
+    CHECK(kycvs_verified_status(out) == 2);
+    CHECK(kycvs_verified_iat(out) == NOW && kycvs_verified_exp(out) == NOW + 300);
+    CHECK(str_is(kycvs_verified_iss(out), ISSUER));
+    CHECK(str_is(kycvs_verified_sub(out), SUBJECT));
+    CHECK(str_is(kycvs_verified_aud(out), AUDIENCE));
+    CHECK(str_is(kycvs_verified_nonce(out), NONCE));
+    CHECK(str_is(kycvs_verified_kid(out), kid));
+    CHECK(kycvs_verified_jti(out).len >= 22);
 }
 
 static void test_issue_and_verify(void) {
@@ -216,18 +221,18 @@ static void test_issue_and_verify(void) {
         const char *alg_prefix = legacy ? "eyJhbGciOiJFZERTQSIs" : "eyJhbGciOiJFZDI1NTE5Iiw";
         CHECK(strncmp(token, alg_prefix, strlen(alg_prefix)) == 0);
 
-        kycvs_verified_status out, untouched;
-        memset(&out, 0, sizeof out);
+        kycvs_verified *out = NULL;
         CHECK_RESULT(kycvs_verifier_verify(verifier, token, len, S(NONCE), NOW + 10, &out),
                      KYCVS_RESULT_OK);
-        check_verified(&out, kid);
-        /* No expected nonce: nonce_len is ignored. */
-        CHECK_RESULT(kycvs_verifier_verify(verifier, token, len, NULL, 99, NOW + 10, &out),
-                     KYCVS_RESULT_OK);
+        check_verified(out, kid);
+        kycvs_verified_free(out);
 
         /* Failures leave *out as it was. */
-        memset(&out, 0x5a, sizeof out);
-        memcpy(&untouched, &out, sizeof out);
+        kycvs_verified *const untouched = (kycvs_verified *)&len;
+        out = untouched;
+        /* No expected nonce: refused, since this verifier requires the nonce check. */
+        CHECK_RESULT(kycvs_verifier_verify(verifier, token, len, NULL, 99, NOW + 10, &out),
+                     KYCVS_RESULT_INVALID_ARGUMENT);
         CHECK_RESULT(kycvs_verifier_verify(verifier, token, len, S("PNR-4712"), NOW + 10, &out),
                      KYCVS_RESULT_NONCE_MISMATCH);
         CHECK_RESULT(kycvs_verifier_verify(verifier, token, len, S(NONCE), NOW + 330, &out),
@@ -237,7 +242,7 @@ static void test_issue_and_verify(void) {
         token[len - 2] = token[len - 2] == 'A' ? 'B' : 'A';
         CHECK_RESULT(kycvs_verifier_verify(verifier, token, len, S(NONCE), NOW + 10, &out),
                      KYCVS_RESULT_BAD_SIGNATURE);
-        CHECK(memcmp(&out, &untouched, sizeof out) == 0);
+        CHECK(out == untouched);
 
         /* Too-small buffers give the size needed; a token always fits KYCVS_TOKEN_BUF_LEN. */
         char small[16];
@@ -282,11 +287,65 @@ static void test_issue_and_verify(void) {
     CHECK_RESULT(kycvs_issuer_new(key, S(ISSUER), KYCVS_ALGORITHM_ED25519, &issuer), KYCVS_RESULT_OK);
     kycvs_signing_key_free(key); /* the issuer holds its own copy */
     CHECK_RESULT(issue(issuer, token, sizeof token, &len), KYCVS_RESULT_OK);
-    kycvs_verified_status out;
+    kycvs_verified *out = NULL;
     CHECK_RESULT(kycvs_verifier_verify(verifier, token, len, S(NONCE), NOW, &out),
                  KYCVS_RESULT_OK);
-    kycvs_issuer_free(issuer);
     kycvs_verifier_free(verifier);
+    /* The result outlives its verifier. */
+    CHECK(kycvs_verified_status(out) == 2 && str_is(kycvs_verified_nonce(out), NONCE));
+    kycvs_verified_free(out);
+    kycvs_issuer_free(issuer);
+}
+
+/* Without a nonce a verification is refused unless the builder disabled the check; then a
+ * NULL nonce passes any nonce, and a given one is still checked. */
+static void test_nonce_check(void) {
+    kycvs_signing_key *key = NULL;
+    CHECK_RESULT(kycvs_signing_key_generate(&key), KYCVS_RESULT_OK);
+    kycvs_trust_store *trust = trust_for(key);
+    kycvs_issuer *issuer = NULL;
+    CHECK_RESULT(kycvs_issuer_new(key, S(ISSUER), false, &issuer), KYCVS_RESULT_OK);
+    char token[KYCVS_TOKEN_BUF_LEN];
+    size_t len = 0;
+    CHECK_RESULT(issue(issuer, token, sizeof token, &len), KYCVS_RESULT_OK);
+
+    const kycvs_verifier *strict = verifier_for(trust);
+    kycvs_verified *out = NULL;
+    CHECK_RESULT(kycvs_verifier_verify(strict, token, len, NULL, 0, NOW, &out),
+                 KYCVS_RESULT_INVALID_ARGUMENT);
+    CHECK(out == NULL);
+    char message[256];
+    CHECK_RESULT(kycvs_last_error_message(message, sizeof message, &len), KYCVS_RESULT_OK);
+    CHECK(strstr(message, "nonce") != NULL);
+    len = strlen(token);
+
+    kycvs_verifier_builder *builder = NULL;
+    const kycvs_verifier *lenient = NULL;
+    CHECK_RESULT(kycvs_verifier_builder_new(S(AUDIENCE), &builder), KYCVS_RESULT_OK);
+    CHECK_RESULT(kycvs_verifier_builder_disable_nonce_check(builder), KYCVS_RESULT_OK);
+    CHECK_RESULT(kycvs_verifier_builder_build(builder, trust, &lenient), KYCVS_RESULT_OK);
+    CHECK_RESULT(kycvs_verifier_verify(lenient, token, len, NULL, 0, NOW, &out),
+                 KYCVS_RESULT_OK);
+    CHECK(str_is(kycvs_verified_nonce(out), NONCE));
+    kycvs_verified_free(out);
+    out = NULL;
+    CHECK_RESULT(kycvs_verifier_verify(lenient, token, len, S("PNR-0"), NOW, &out),
+                 KYCVS_RESULT_NONCE_MISMATCH);
+    CHECK(out == NULL);
+    CHECK_RESULT(kycvs_verifier_builder_disable_nonce_check(NULL), KYCVS_RESULT_NULL_ARGUMENT);
+
+    /* Accessors of NULL answer empty values. */
+    CHECK(kycvs_verified_status(NULL) == KYCVS_VERIFIED_STATUS_NONE);
+    CHECK(kycvs_verified_iat(NULL) == 0 && kycvs_verified_exp(NULL) == 0);
+    CHECK(str_is(kycvs_verified_iss(NULL), "") && str_is(kycvs_verified_kid(NULL), ""));
+    kycvs_verified_free(NULL);
+
+    kycvs_verifier_free(lenient);
+    kycvs_verifier_builder_free(builder);
+    kycvs_verifier_free(strict);
+    kycvs_issuer_free(issuer);
+    kycvs_trust_store_free(trust);
+    kycvs_signing_key_free(key);
 }
 
 static void test_last_error_message(void) {
@@ -353,14 +412,14 @@ static void test_bad_text(void) {
     kycvs_trust_store *trust = trust_for(key);
     const kycvs_verifier *verifier = NULL;
     CHECK_RESULT(kycvs_verifier_builder_build(builder, trust, &verifier), KYCVS_RESULT_OK);
-    kycvs_verified_status out;
+    kycvs_verified *out = NULL;
     CHECK_RESULT(issue(issuer, token, sizeof token, &len), KYCVS_RESULT_OK);
     CHECK_RESULT(kycvs_verifier_verify(verifier, token, len, S(bad), NOW, &out),
                  KYCVS_RESULT_INVALID_ARGUMENT);
     token[5] = (char)0xff;
     CHECK_RESULT(kycvs_verifier_verify(verifier, token, len, S(NONCE), NOW, &out),
                  KYCVS_RESULT_MALFORMED);
-    CHECK_RESULT(kycvs_verifier_verify(verifier, "", 0, NULL, 0, NOW, &out),
+    CHECK_RESULT(kycvs_verifier_verify(verifier, "", 0, S(NONCE), NOW, &out),
                  KYCVS_RESULT_MALFORMED);
 
     /* A 5000-byte token is refused before anything is parsed. */
@@ -368,8 +427,9 @@ static void test_bad_text(void) {
     memset(huge, 'A', sizeof huge);
     huge[100] = '.';
     huge[200] = '.';
-    CHECK_RESULT(kycvs_verifier_verify(verifier, huge, sizeof huge, NULL, 0, NOW, &out),
+    CHECK_RESULT(kycvs_verifier_verify(verifier, huge, sizeof huge, S(NONCE), NOW, &out),
                  KYCVS_RESULT_TOO_LARGE);
+    CHECK(out == NULL);
 
     kycvs_verifier_free(verifier);
     kycvs_trust_store_free(trust);
@@ -392,7 +452,7 @@ static void test_null_arguments(void) {
     char buf[KYCVS_TOKEN_BUF_LEN];
     size_t len = 12345;
     const char *jwks = "{\"keys\":[]}";
-    kycvs_verified_status out;
+    kycvs_verified *out = (kycvs_verified *)&len;
 
     /* Output handles stay as they were when a call fails. */
     kycvs_signing_key *key_out = (kycvs_signing_key *)&len;
@@ -462,12 +522,14 @@ static void test_null_arguments(void) {
     CHECK(key_out == (kycvs_signing_key *)&len && trust_out == (kycvs_trust_store *)&len);
     CHECK(builder_out == (kycvs_verifier_builder *)&len);
     CHECK(verifier_out == (const kycvs_verifier *)&len && issuer_out == (kycvs_issuer *)&len);
+    CHECK(out == (kycvs_verified *)&len);
 
     /* _free(NULL) does nothing. */
     kycvs_signing_key_free(NULL);
     kycvs_trust_store_free(NULL);
     kycvs_verifier_builder_free(NULL);
     kycvs_verifier_free(NULL);
+    kycvs_verified_free(NULL);
     kycvs_issuer_free(NULL);
 
     kycvs_issuer_free(issuer);
@@ -495,12 +557,13 @@ static void *verify_many(void *arg) {
     struct thread_job *job = arg;
     pthread_barrier_wait(&start_together);
     for (int i = 0; i < ROUNDS; i++) {
-        kycvs_verified_status out;
+        kycvs_verified *out = NULL;
         if (kycvs_verifier_verify(job->verifier, job->token, job->token_len, S(NONCE), NOW + 1,
                                   &out) == KYCVS_RESULT_OK &&
-            out.status == 2) {
+            kycvs_verified_status(out) == 2) {
             job->ok++;
         }
+        kycvs_verified_free(out);
         char message[256];
         size_t len = 0;
         if (kycvs_verifier_verify(job->verifier, job->forged, job->token_len, S(NONCE), NOW + 1,
@@ -510,7 +573,7 @@ static void *verify_many(void *arg) {
             job->rejected++;
         }
     }
-    kycvs_verified_status out;
+    kycvs_verified *out = NULL;
     char message[256];
     size_t len = 0;
     if (kycvs_verifier_verify(job->verifier, job->token, job->token_len, S("other"), NOW + 1,
@@ -631,6 +694,7 @@ int main(void) {
     test_result_names();
     test_keys_and_pem();
     test_issue_and_verify();
+    test_nonce_check();
     test_last_error_message();
     test_bad_text();
     test_null_arguments();

@@ -225,17 +225,21 @@ static void flow(const kycvs_issuance_service *svc, const char *mobile, const ch
     char token[KYCVS_TOKEN_BUF_LEN];
     CHECK_RESULT(complete(svc, c.consent_id, c.otp, NOW + 30, token), KYCVS_RESULT_OK);
     CHECK(strstr(token, mobile) == NULL);
-    kycvs_verified_status v;
+    kycvs_verified *v = NULL;
     CHECK_RESULT(kycvs_verifier_verify(verifier, S(token), S("PNR-4711"), NOW + 31, &v),
                  KYCVS_RESULT_OK);
-    CHECK(v.status == status);
-    CHECK(v.iat == NOW + 30 && v.exp == NOW + 330);
-    CHECK(strcmp(v.aud, AUDIENCE) == 0 && strcmp(v.iss, ISSUER) == 0);
+    CHECK(kycvs_verified_status(v) == status);
+    CHECK(kycvs_verified_iat(v) == NOW + 30 && kycvs_verified_exp(v) == NOW + 330);
+    kycvs_str aud = kycvs_verified_aud(v), iss = kycvs_verified_iss(v);
+    CHECK(aud.len == strlen(AUDIENCE) && memcmp(aud.data, AUDIENCE, aud.len) == 0);
+    CHECK(iss.len == strlen(ISSUER) && memcmp(iss.data, ISSUER, iss.len) == 0);
     char sub[KYCVS_ID_BUF_LEN];
     size_t len;
     CHECK_RESULT(kycvs_issuance_service_subject(svc, S(AUDIENCE), S(id), sub, sizeof sub, &len),
                  KYCVS_RESULT_OK);
-    CHECK(strcmp(v.sub, sub) == 0);
+    kycvs_str got_sub = kycvs_verified_sub(v);
+    CHECK(got_sub.len == len && memcmp(got_sub.data, sub, len) == 0);
+    kycvs_verified_free(v);
     /* Single use. */
     CHECK_RESULT(complete(svc, c.consent_id, c.otp, NOW + 32, token),
                  KYCVS_RESULT_CONSENT_NOT_FOUND);
@@ -420,14 +424,22 @@ static void test_concurrent_completes(void) {
     kycvs_issuance_service_free(svc);
 }
 
+/* Verifies `token` (nonce "PNR-1" unless `nonce` says otherwise) and frees the result. */
+static kycvs_result verify_once(const kycvs_verifier *v, const char *token, const char *nonce,
+                                uint64_t now) {
+    kycvs_verified *out = NULL;
+    kycvs_result r = kycvs_verifier_verify(v, S(token), S(nonce), now, &out);
+    kycvs_verified_free(out);
+    return r;
+}
+
 static void test_replay_guard(void) {
     const kycvs_replay_guard *guard = NULL;
-    CHECK_RESULT(kycvs_replay_guard_new(0, KYCVS_DEFAULT_LEEWAY, &guard),
-                 KYCVS_RESULT_INVALID_ARGUMENT);
+    CHECK_RESULT(kycvs_replay_guard_new(0, &guard), KYCVS_RESULT_INVALID_ARGUMENT);
     CHECK(guard == NULL);
-    CHECK_RESULT(kycvs_replay_guard_new(KYCVS_DEFAULT_REPLAY_CAPACITY, KYCVS_DEFAULT_LEEWAY, NULL),
+    CHECK_RESULT(kycvs_replay_guard_new(KYCVS_DEFAULT_REPLAY_CAPACITY, NULL),
                  KYCVS_RESULT_NULL_ARGUMENT);
-    CHECK_RESULT(kycvs_replay_guard_new(2, KYCVS_DEFAULT_LEEWAY, &guard), KYCVS_RESULT_OK);
+    CHECK_RESULT(kycvs_replay_guard_new(2, &guard), KYCVS_RESULT_OK);
     const kycvs_verifier *guarded = NULL, *guarded2 = NULL;
     CHECK_RESULT(kycvs_verifier_with_replay_guard(verifier, guard, &guarded), KYCVS_RESULT_OK);
     CHECK_RESULT(kycvs_verifier_with_replay_guard(verifier, guard, &guarded2), KYCVS_RESULT_OK);
@@ -445,33 +457,32 @@ static void test_replay_guard(void) {
                                         tokens[i], sizeof tokens[i], &len),
                      KYCVS_RESULT_OK);
     }
-    kycvs_verified_status v;
-    CHECK_RESULT(kycvs_verifier_verify(guarded, S(tokens[0]), NULL, 0, NOW + 1, &v),
+    CHECK_RESULT(verify_once(guarded, tokens[0], "PNR-1", NOW + 1),
                  KYCVS_RESULT_OK);
-    CHECK_RESULT(kycvs_verifier_verify(guarded, S(tokens[0]), NULL, 0, NOW + 2, &v),
+    CHECK_RESULT(verify_once(guarded, tokens[0], "PNR-1", NOW + 2),
                  KYCVS_RESULT_REPLAYED);
     /* Shared across verifiers: one guard, one memory. */
-    CHECK_RESULT(kycvs_verifier_verify(guarded2, S(tokens[0]), NULL, 0, NOW + 2, &v),
+    CHECK_RESULT(verify_once(guarded2, tokens[0], "PNR-1", NOW + 2),
                  KYCVS_RESULT_REPLAYED);
     /* The verifier it was made from has no guard. */
-    CHECK_RESULT(kycvs_verifier_verify(verifier, S(tokens[0]), NULL, 0, NOW + 2, &v),
+    CHECK_RESULT(verify_once(verifier, tokens[0], "PNR-1", NOW + 2),
                  KYCVS_RESULT_OK);
     /* A token that fails another check is not recorded. */
-    CHECK_RESULT(kycvs_verifier_verify(guarded, S(tokens[1]), S("PNR-2"), NOW + 2, &v),
+    CHECK_RESULT(verify_once(guarded, tokens[1], "PNR-2", NOW + 2),
                  KYCVS_RESULT_NONCE_MISMATCH);
     CHECK(kycvs_replay_guard_len(guard) == 1);
-    CHECK_RESULT(kycvs_verifier_verify(guarded, S(tokens[1]), NULL, 0, NOW + 2, &v),
+    CHECK_RESULT(verify_once(guarded, tokens[1], "PNR-1", NOW + 2),
                  KYCVS_RESULT_OK);
     /* Full of live entries: fail closed. */
-    CHECK_RESULT(kycvs_verifier_verify(guarded, S(tokens[2]), NULL, 0, NOW + 3, &v),
+    CHECK_RESULT(verify_once(guarded, tokens[2], "PNR-1", NOW + 3),
                  KYCVS_RESULT_REPLAYED);
     /* Once the entries are past their keep-until time they make room again. */
-    CHECK_RESULT(kycvs_verifier_verify(guarded, S(tokens[3]), NULL, 0, NOW + 430, &v),
+    CHECK_RESULT(verify_once(guarded, tokens[3], "PNR-1", NOW + 430),
                  KYCVS_RESULT_OK);
     CHECK(kycvs_replay_guard_len(guard) == 1);
     /* The verifiers keep the guard alive after the caller frees it. */
     kycvs_replay_guard_free(guard);
-    CHECK_RESULT(kycvs_verifier_verify(guarded2, S(tokens[3]), NULL, 0, NOW + 431, &v),
+    CHECK_RESULT(verify_once(guarded2, tokens[3], "PNR-1", NOW + 431),
                  KYCVS_RESULT_REPLAYED);
     kycvs_verifier_free(guarded);
     kycvs_verifier_free(guarded2);

@@ -6,7 +6,9 @@
 
 use arbitrary::Arbitrary;
 use kycvs_core::{BatchItem, Error, VerifiedStatus};
-use kycvs_fuzz::{NONCE, NOW, assert_consistent, vector_tokens, verifier};
+use kycvs_fuzz::{
+    NONCE, NOW, assert_consistent, batch_item, vector_tokens, verifier, verify_bytes,
+};
 use libfuzzer_sys::fuzz_target;
 
 #[derive(Arbitrary, Debug)]
@@ -95,13 +97,13 @@ fuzz_target!(|items: Vec<Item>| {
     let nonce = |expect: bool| expect.then_some(NONCE);
     let batch_items: Vec<BatchItem<'_>> = items
         .iter()
-        .map(|(t, expect)| BatchItem::new(t.as_slice(), nonce(*expect)))
+        .map(|(t, expect)| batch_item(t.as_slice(), nonce(*expect)))
         .collect();
     let verifier = verifier();
     let batch = verifier.verify_batch(&batch_items, NOW);
     assert_eq!(batch.len(), items.len());
     for ((token, expect), verdict) in items.iter().zip(&batch) {
-        let single = verifier.verify_bytes(token, nonce(*expect), NOW);
+        let single = verify_bytes(token, nonce(*expect), NOW);
         assert!(
             same(verdict, &single),
             "batch {verdict:?} != single {single:?} for {:?}",

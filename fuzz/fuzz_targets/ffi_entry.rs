@@ -9,12 +9,14 @@
 use arbitrary::Arbitrary;
 use kycvs::{
     kycvs_last_error_message, kycvs_result, kycvs_signing_key, kycvs_signing_key_free,
-    kycvs_signing_key_from_pem, kycvs_signing_key_kid, kycvs_trust_store, kycvs_trust_store_free,
-    kycvs_trust_store_from_jwks, kycvs_trust_store_len, kycvs_verified_status, kycvs_verifier,
-    kycvs_verifier_builder_build, kycvs_verifier_builder_free, kycvs_verifier_builder_new,
-    kycvs_verifier_verify,
+    kycvs_signing_key_from_pem, kycvs_signing_key_kid, kycvs_str, kycvs_trust_store,
+    kycvs_trust_store_free, kycvs_trust_store_from_jwks, kycvs_trust_store_len, kycvs_verified,
+    kycvs_verified_exp, kycvs_verified_free, kycvs_verified_iat, kycvs_verified_jti,
+    kycvs_verified_kid, kycvs_verified_nonce, kycvs_verified_status, kycvs_verifier,
+    kycvs_verifier_builder_build, kycvs_verifier_builder_disable_nonce_check,
+    kycvs_verifier_builder_free, kycvs_verifier_builder_new, kycvs_verifier_verify,
 };
-use kycvs_fuzz::{AUDIENCE, NOW, TRUST_JWKS, keys, vector_tokens, verifier};
+use kycvs_fuzz::{AUDIENCE, NOW, TRUST_JWKS, keys, vector_tokens, verify_bytes};
 use libfuzzer_sys::fuzz_target;
 use std::ffi::c_char;
 use std::ptr;
@@ -73,6 +75,9 @@ fn c_verifier() -> *const kycvs_verifier {
         assert_eq!(r, kycvs_result::Ok);
         let mut builder = ptr::null_mut();
         let r = kycvs_verifier_builder_new(AUDIENCE.as_ptr().cast(), AUDIENCE.len(), &mut builder);
+        assert_eq!(r, kycvs_result::Ok);
+        // The policy of kycvs_fuzz::verifier: a NULL nonce skips the check.
+        let r = kycvs_verifier_builder_disable_nonce_check(builder);
         assert_eq!(r, kycvs_result::Ok);
         let mut verifier: *const kycvs_verifier = ptr::null();
         let r = kycvs_verifier_builder_build(builder, trust, &mut verifier);
@@ -224,9 +229,9 @@ fn call(c: &Call, data: &[u8]) {
             } else {
                 ptr::null()
             };
-            let mut status = std::mem::MaybeUninit::<kycvs_verified_status>::zeroed();
+            let mut status: *mut kycvs_verified = ptr::null_mut();
             let out_ptr = if *out {
-                status.as_mut_ptr()
+                &mut status as *mut *mut kycvs_verified
             } else {
                 ptr::null_mut()
             };
@@ -238,27 +243,34 @@ fn call(c: &Call, data: &[u8]) {
                 (_, _, _, false) => Err(kycvs_result::NullArgument),
                 (true, Some(token), nonce, true) => {
                     let nonce = nonce.map(|n| n.expect("utf-8"));
-                    Ok(verifier().verify_bytes(token, nonce, now))
+                    Ok(verify_bytes(token, nonce, now))
                 }
             };
             match want {
-                Err(code) => assert_eq!(r, code),
-                Ok(Err(e)) => assert_eq!(r as u32, e.code().number(), "{e}"),
+                Err(code) => {
+                    assert_eq!(r, code);
+                    assert!(status.is_null(), "output written on failure");
+                }
+                Ok(Err(e)) => {
+                    assert_eq!(r as u32, e.code().number(), "{e}");
+                    assert!(status.is_null(), "output written on failure");
+                }
                 Ok(Ok(v)) => {
                     assert_eq!(r, kycvs_result::Ok);
-                    // SAFETY: the call succeeded, so it wrote a whole status.
-                    let got = unsafe { status.assume_init() };
-                    assert_eq!(got.status, v.status.as_u8());
-                    assert_eq!((got.iat, got.exp), (v.iat, v.exp));
-                    let field = |f: &[c_char]| -> Vec<u8> {
-                        f.iter()
-                            .take_while(|&&c| c != 0)
-                            .map(|&c| c as u8)
-                            .collect()
+                    let got = status;
+                    assert_eq!(kycvs_verified_status(got), v.status().as_u8());
+                    assert_eq!(
+                        (kycvs_verified_iat(got), kycvs_verified_exp(got)),
+                        (v.iat(), v.exp())
+                    );
+                    let field = |s: kycvs_str| -> Vec<u8> {
+                        // SAFETY: an accessor's text is `len` readable bytes while `got` lives.
+                        unsafe { std::slice::from_raw_parts(s.data.cast::<u8>(), s.len) }.to_vec()
                     };
-                    assert_eq!(field(&got.kid), v.kid.as_bytes());
-                    assert_eq!(field(&got.nonce), v.nonce.as_bytes());
-                    assert_eq!(field(&got.jti), v.jti.as_bytes());
+                    assert_eq!(field(kycvs_verified_kid(got)), v.kid().as_bytes());
+                    assert_eq!(field(kycvs_verified_nonce(got)), v.nonce().as_bytes());
+                    assert_eq!(field(kycvs_verified_jti(got)), v.jti().as_bytes());
+                    kycvs_verified_free(got);
                 }
             }
         }

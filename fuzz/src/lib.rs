@@ -2,8 +2,8 @@
 //! and clock, and the properties every verified result must have.
 
 use kycvs_core::{
-    MAX_ID_LEN, MAX_TIME, Policy, SigningKey, TrustStore, VerifiedStatus, Verifier, is_valid_id,
-    is_valid_nonce,
+    BatchItem, Error, MAX_ID_LEN, MAX_TIME, Policy, SigningKey, TrustStore, VerifiedStatus,
+    Verifier, is_valid_id, is_valid_nonce,
 };
 use std::sync::OnceLock;
 
@@ -80,37 +80,54 @@ pub fn trust() -> &'static TrustStore {
     TRUST.get_or_init(|| TrustStore::from_jwks(TRUST_JWKS).expect("trust.jwks"))
 }
 
-/// A verifier over the vectors' trust store with the default policy for [`AUDIENCE`].
+/// A verifier over the vectors' trust store with the default policy for [`AUDIENCE`], except
+/// that the nonce check may be skipped, so that the targets reach both kinds of call.
 pub fn verifier() -> &'static Verifier {
     static VERIFIER: OnceLock<Verifier> = OnceLock::new();
-    VERIFIER.get_or_init(|| Verifier::new(trust().clone(), Policy::new(AUDIENCE)).expect("policy"))
+    VERIFIER.get_or_init(|| {
+        Verifier::new(trust().clone(), Policy::new(AUDIENCE).without_nonce_check()).expect("policy")
+    })
+}
+
+/// [`verifier`]'s verdict on `token`: with the expected nonce, or explicitly without one.
+pub fn verify_bytes(token: &[u8], nonce: Option<&str>, now: u64) -> Result<VerifiedStatus, Error> {
+    match nonce {
+        Some(nonce) => verifier().verify_bytes(token, nonce, now),
+        None => verifier().verify_without_nonce(token, now),
+    }
+}
+
+/// The batch item of `token`: with the expected nonce, or explicitly without one.
+pub fn batch_item<'a>(token: &'a [u8], nonce: Option<&'a str>) -> BatchItem<'a> {
+    match nonce {
+        Some(nonce) => BatchItem::new(token, nonce),
+        None => BatchItem::without_nonce(token),
+    }
 }
 
 /// Asserts what any `Ok` from [`verifier`] must satisfy, whatever the input was.
 pub fn assert_consistent(v: &VerifiedStatus, expected_nonce: Option<&str>, now: u64) {
-    let trusted = trust().get(&v.kid).expect("verified kid is trusted");
-    assert_eq!(v.iss, trusted.issuer(), "iss is bound to the signing key");
-    assert_eq!(v.aud, AUDIENCE, "aud is the policy audience");
+    let trusted = trust().get(v.kid()).expect("verified kid is trusted");
+    assert_eq!(v.iss(), trusted.issuer(), "iss is bound to the signing key");
+    assert_eq!(v.aud(), AUDIENCE, "aud is the policy audience");
     if let Some(nonce) = expected_nonce {
-        assert_eq!(v.nonce, nonce, "nonce is the expected one");
+        assert_eq!(v.nonce(), nonce, "nonce is the expected one");
     }
-    assert!(is_valid_nonce(&v.nonce), "nonce rules");
+    assert!(is_valid_nonce(v.nonce()), "nonce rules");
     assert!(
-        is_valid_id(&v.sub) && v.sub.len() <= MAX_ID_LEN,
+        is_valid_id(v.sub()) && v.sub().len() <= MAX_ID_LEN,
         "sub rules"
     );
     assert!(
-        (22..=128).contains(&v.jti.len())
-            && v.jti
+        (22..=128).contains(&v.jti().len())
+            && v.jti()
                 .bytes()
                 .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_'),
         "jti rules"
     );
-    assert!(v.iat < v.exp && v.exp <= MAX_TIME, "iat < exp <= 2^53 - 1");
-    assert!(
-        v.iat <= now.saturating_add(LEEWAY),
-        "not yet valid accepted"
-    );
-    assert!(now < v.exp.saturating_add(LEEWAY), "expired accepted");
-    assert!(v.exp - v.iat <= MAX_LIFETIME, "lifetime too long accepted");
+    let (iat, exp) = (v.iat(), v.exp());
+    assert!(iat < exp && exp <= MAX_TIME, "iat < exp <= 2^53 - 1");
+    assert!(iat <= now.saturating_add(LEEWAY), "not yet valid accepted");
+    assert!(now < exp.saturating_add(LEEWAY), "expired accepted");
+    assert!(exp - iat <= MAX_LIFETIME, "lifetime too long accepted");
 }

@@ -124,16 +124,17 @@ class Verifier:
         issuers: Sequence[str] | None = None,
         leeway: int = 60,
         max_lifetime: int = 3600,
+        check_nonce: bool = True,
         replay_guard: ReplayGuard | None = None,
     ) -> Verifier: ...
     def verify(
-        self, token: str | bytes, *, nonce: str | None = None, now: int | None = None
+        self, token: str | bytes, nonce: str | None, *, now: int | None = None
     ) -> VerifiedStatus: ...
     def verify_batch(
         self,
         tokens: Iterable[str | bytes],
+        nonce: str | Sequence[str | None] | None,
         *,
-        nonce: str | Sequence[str | None] | None = None,
         now: int | None = None,
     ) -> list[VerifiedStatus | VerificationError]: ...
     @property
@@ -228,7 +229,7 @@ class IssuanceService:
 class ReplayGuard:
     """Remembers accepted token ids so that a verifier refuses a second presentation."""
 
-    def __new__(cls, capacity: int = 100000, leeway: int = 60) -> ReplayGuard: ...
+    def __new__(cls, capacity: int = 100000) -> ReplayGuard: ...
     @property
     def capacity(self) -> int: ...
     def __len__(self) -> int: ...

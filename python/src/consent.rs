@@ -305,21 +305,14 @@ pub(crate) struct ReplayGuard {
 
 #[pymethods]
 impl ReplayGuard {
-    /// A guard remembering at most `capacity` token ids, each until its `exp` plus `leeway`
-    /// seconds.
+    /// A guard remembering at most `capacity` token ids, each until its token stops
+    /// verifying: `exp` plus the leeway of the verifier that accepted it.
     #[new]
-    #[pyo3(
-        signature = (capacity = None, leeway = None),
-        text_signature = "(capacity=100000, leeway=60)"
-    )]
-    fn new(
-        capacity: Option<&Bound<'_, PyAny>>,
-        leeway: Option<&Bound<'_, PyAny>>,
-    ) -> Result<ReplayGuard> {
+    #[pyo3(signature = (capacity = None), text_signature = "(capacity=100000)")]
+    fn new(capacity: Option<&Bound<'_, PyAny>>) -> Result<ReplayGuard> {
         let capacity = convert::u64_or(capacity, "capacity", DEFAULT_REPLAY_CAPACITY as u64)?;
-        let leeway = convert::u64_or(leeway, "leeway", DEFAULT_LEEWAY)?;
         let capacity = usize::try_from(capacity).unwrap_or(usize::MAX);
-        let inner = guard(|| kycvs_core::ReplayGuard::new(capacity))?.with_leeway(leeway);
+        let inner = guard(|| kycvs_core::ReplayGuard::new(capacity))?;
         Ok(ReplayGuard {
             inner: Arc::new(inner),
         })

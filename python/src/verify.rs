@@ -3,7 +3,7 @@
 use crate::convert::{self, repr_str};
 use crate::errors::{Result, guard};
 use crate::keys::TrustStore;
-use kycvs_core::{DEFAULT_LEEWAY, DEFAULT_MAX_LIFETIME, ErrorCode, Policy};
+use kycvs_core::{BatchItem, DEFAULT_LEEWAY, DEFAULT_MAX_LIFETIME, ErrorCode, Policy};
 use pyo3::prelude::*;
 use pyo3::sync::PyOnceLock;
 use pyo3::types::{PyDict, PyList, PyString, PyType};
@@ -26,31 +26,39 @@ impl Verifier {
     /// A verifier for `audience` that trusts the keys in `trust` (copied now). `issuers`
     /// restricts the accepted issuers (default: every issuer in `trust`); `leeway` is the
     /// clock-skew allowance and `max_lifetime` the longest `exp - iat` accepted, in seconds.
-    /// With a `replay_guard`, each token is accepted only the first time it is presented.
+    /// `check_nonce=False` is for a verifier with no transaction to bind a token to: only
+    /// then may `verify` and `verify_batch` be given `None` for the nonce. With a
+    /// `replay_guard`, each token is accepted only the first time it is presented.
     #[new]
     #[pyo3(
         signature = (trust, *, audience, issuers = None, leeway = None, max_lifetime = None,
-                     replay_guard = None),
+                     check_nonce = true, replay_guard = None),
         text_signature = "(trust, *, audience, issuers=None, leeway=60, max_lifetime=3600, \
-                          replay_guard=None)"
+                          check_nonce=True, replay_guard=None)"
     )]
+    #[allow(clippy::too_many_arguments)]
     fn new(
         trust: &TrustStore,
         audience: &str,
         issuers: Option<Vec<String>>,
         leeway: Option<&Bound<'_, PyAny>>,
         max_lifetime: Option<&Bound<'_, PyAny>>,
+        check_nonce: bool,
         replay_guard: Option<&crate::consent::ReplayGuard>,
     ) -> Result<Verifier> {
-        let mut policy = Policy::new(audience)
-            .with_leeway(convert::u64_or(leeway, "leeway", DEFAULT_LEEWAY)?)
-            .with_max_lifetime(convert::u64_or(
+        let mut policy = Policy::new(audience);
+        policy
+            .set_leeway(convert::u64_or(leeway, "leeway", DEFAULT_LEEWAY)?)
+            .set_max_lifetime(convert::u64_or(
                 max_lifetime,
                 "max_lifetime",
                 DEFAULT_MAX_LIFETIME,
             )?);
         if let Some(issuers) = issuers {
-            policy = policy.with_issuers(issuers);
+            policy.set_issuers(issuers);
+        }
+        if !check_nonce {
+            policy.disable_nonce_check();
         }
         let store = trust.lock().clone();
         let mut inner = guard(|| kycvs_core::Verifier::new(store, policy))?;
@@ -61,9 +69,11 @@ impl Verifier {
     }
 
     /// Verifies `token` (`str` or UTF-8 `bytes`) at `now` (seconds since the epoch; `None` =
-    /// the system clock). When `nonce` is given the token must carry it. Raises a
-    /// `VerificationError` subclass naming the first check that failed.
-    #[pyo3(signature = (token, *, nonce = None, now = None))]
+    /// the system clock). The token must carry `nonce`, the verifier's transaction; `None`
+    /// skips that check and raises `InvalidArgumentError` unless the verifier was made with
+    /// `check_nonce=False`. Raises a `VerificationError` subclass naming the first check that
+    /// failed.
+    #[pyo3(signature = (token, nonce, *, now = None))]
     fn verify(
         &self,
         py: Python<'_>,
@@ -76,7 +86,10 @@ impl Verifier {
         let inner = py.detach(|| {
             guard(|| {
                 let now = now.unwrap_or_else(kycvs_core::unix_now);
-                self.inner.verify_bytes(&token, nonce, now)
+                match nonce {
+                    Some(nonce) => self.inner.verify_bytes(&token, nonce, now),
+                    None => self.inner.verify_without_nonce(&token, now),
+                }
             })
         })?;
         Ok(VerifiedStatus { inner })
@@ -84,18 +97,20 @@ impl Verifier {
 
     /// Verifies many tokens at `now` in one call, with the GIL released: one batch
     /// equation for all the signatures, split across the cores for large batches. `nonce` is
-    /// `None` (any nonce), one `str` for every token, or a sequence of `str | None`, one per
-    /// token. Returns a list in input order holding, per token, its `VerifiedStatus` or the
-    /// `VerificationError` that `verify` would raise for it (returned, not raised).
-    #[pyo3(signature = (tokens, *, nonce = None, now = None))]
+    /// one `str` for every token, or a sequence of `str | None`, one per token; `None` (for
+    /// all, or for one token) is allowed only as in `verify`. Returns a list in input order
+    /// holding, per token, its `VerifiedStatus` or the `VerificationError` that `verify`
+    /// would raise for it (returned, not raised).
+    #[pyo3(signature = (tokens, nonce, *, now = None))]
     fn verify_batch<'py>(
         &self,
         py: Python<'py>,
         tokens: &Bound<'py, PyAny>,
-        nonce: Option<&Bound<'py, PyAny>>,
+        nonce: &Bound<'py, PyAny>,
         now: Option<&Bound<'py, PyAny>>,
     ) -> Result<Bound<'py, PyList>> {
-        // A token that is not text is a verdict of its own (`malformed`), like in `verify`.
+        // A token that is not text is a verdict of its own (`malformed`), like in `verify`:
+        // the core returns it in its place.
         let mut converted: Vec<Result<Vec<u8>, kycvs_core::Error>> = Vec::new();
         for token in tokens.try_iter()? {
             converted.push(
@@ -111,26 +126,20 @@ impl Verifier {
         let verdicts = py.detach(|| {
             guard(|| {
                 let now = now.unwrap_or_else(kycvs_core::unix_now);
-                let items: Vec<kycvs_core::BatchItem<'_>> = converted
+                let items: Vec<BatchItem<'_>> = converted
                     .iter()
                     .enumerate()
-                    .filter_map(|(i, token)| {
-                        let token = token.as_ref().ok()?;
-                        Some(kycvs_core::BatchItem::new(token, nonces.get(i)))
+                    .map(|(i, token)| match (token, nonces.get(i)) {
+                        (Err(e), _) => BatchItem::rejected(e.clone()),
+                        (Ok(token), Some(nonce)) => BatchItem::new(token, nonce),
+                        (Ok(token), None) => BatchItem::without_nonce(token),
                     })
                     .collect();
                 Ok(self.inner.verify_batch(&items, now))
             })
         })?;
-        let mut verdicts = verdicts.into_iter();
         let out = PyList::empty(py);
-        for token in converted {
-            let verdict = match token {
-                Err(e) => Err(e),
-                Ok(_) => verdicts.next().ok_or_else(|| {
-                    kycvs_core::Error::new(ErrorCode::Panic, "fewer verdicts than tokens")
-                })?,
-            };
+        for verdict in verdicts {
             match verdict {
                 Ok(inner) => out.append(Bound::new(py, VerifiedStatus { inner })?)?,
                 Err(e) => out.append(PyErr::from(crate::errors::Error::Core(e)).into_value(py))?,
@@ -159,10 +168,10 @@ impl Verifier {
 
 /// The per-token nonces of `verify_batch`: `None`, one `str` for all, or one `str | None`
 /// per token (a sequence of another length is an `InvalidArgumentError`).
-fn batch_nonces(nonce: Option<&Bound<'_, PyAny>>, n: usize) -> Result<BatchNonces> {
-    let Some(nonce) = nonce.filter(|n| !n.is_none()) else {
-        return Ok(BatchNonces::Any);
-    };
+fn batch_nonces(nonce: &Bound<'_, PyAny>, n: usize) -> Result<BatchNonces> {
+    if nonce.is_none() {
+        return Ok(BatchNonces::Unchecked);
+    }
     if let Ok(one) = nonce.cast::<PyString>() {
         return Ok(BatchNonces::Same(one.extract::<String>()?));
     }
@@ -184,10 +193,10 @@ fn batch_nonces(nonce: Option<&Bound<'_, PyAny>>, n: usize) -> Result<BatchNonce
     Ok(BatchNonces::Each(nonces))
 }
 
-/// The `nonce` argument of `verify_batch`: none, one for every token (held once), or one per
-/// token.
+/// The `nonce` argument of `verify_batch`: none (the check skipped, where the policy allows
+/// it), one for every token (held once), or one per token.
 enum BatchNonces {
-    Any,
+    Unchecked,
     Same(String),
     Each(Vec<Option<String>>),
 }
@@ -196,7 +205,7 @@ impl BatchNonces {
     /// The nonce expected for token `i`.
     fn get(&self, i: usize) -> Option<&str> {
         match self {
-            BatchNonces::Any => None,
+            BatchNonces::Unchecked => None,
             BatchNonces::Same(nonce) => Some(nonce),
             BatchNonces::Each(nonces) => nonces.get(i).and_then(|n| n.as_deref()),
         }
@@ -217,62 +226,70 @@ impl VerifiedStatus {
     fn status<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
         VACCINATION_STATUS
             .import(py, "kycvs", "VaccinationStatus")?
-            .call1((self.inner.status.as_u8(),))
+            .call1((self.inner.status().as_u8(),))
     }
 
     /// The issuer (`iss`), bound to the signing key.
     #[getter]
     fn iss(&self) -> &str {
-        &self.inner.iss
+        self.inner.iss()
     }
 
     /// The pseudonymous subject (`sub`).
     #[getter]
     fn sub(&self) -> &str {
-        &self.inner.sub
+        self.inner.sub()
     }
 
     /// The audience (`aud`).
     #[getter]
     fn aud(&self) -> &str {
-        &self.inner.aud
+        self.inner.aud()
     }
 
     /// The token id (`jti`).
     #[getter]
     fn jti(&self) -> &str {
-        &self.inner.jti
+        self.inner.jti()
     }
 
-    /// The verifier's nonce (`nonce`).
+    /// The token's nonce (`nonce`): the expected one, unless the nonce check was disabled.
     #[getter]
     fn nonce(&self) -> &str {
-        &self.inner.nonce
+        self.inner.nonce()
     }
 
     /// Issued at (`iat`), seconds since the epoch.
     #[getter]
     fn iat(&self) -> u64 {
-        self.inner.iat
+        self.inner.iat()
     }
 
     /// Expiry (`exp`), seconds since the epoch.
     #[getter]
     fn exp(&self) -> u64 {
-        self.inner.exp
+        self.inner.exp()
     }
 
     /// The id of the key that signed the token.
     #[getter]
     fn kid(&self) -> &str {
-        &self.inner.kid
+        self.inner.kid()
     }
 
     fn __hash__(&self) -> u64 {
         let v = &self.inner;
         let mut h = DefaultHasher::new();
         (
-            v.status, &v.iss, &v.sub, &v.aud, &v.jti, &v.nonce, v.iat, v.exp, &v.kid,
+            v.status(),
+            v.iss(),
+            v.sub(),
+            v.aud(),
+            v.jti(),
+            v.nonce(),
+            v.iat(),
+            v.exp(),
+            v.kid(),
         )
             .hash(&mut h);
         h.finish()
@@ -283,14 +300,14 @@ impl VerifiedStatus {
         Ok(format!(
             "VerifiedStatus(status={}, iss={}, sub={}, aud={}, jti={}, nonce={}, iat={}, exp={}, kid={})",
             self.status(py)?.repr()?,
-            repr_str(py, &v.iss),
-            repr_str(py, &v.sub),
-            repr_str(py, &v.aud),
-            repr_str(py, &v.jti),
-            repr_str(py, &v.nonce),
-            v.iat,
-            v.exp,
-            repr_str(py, &v.kid),
+            repr_str(py, v.iss()),
+            repr_str(py, v.sub()),
+            repr_str(py, v.aud()),
+            repr_str(py, v.jti()),
+            repr_str(py, v.nonce()),
+            v.iat(),
+            v.exp(),
+            repr_str(py, v.kid()),
         ))
     }
 }

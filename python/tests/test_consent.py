@@ -212,7 +212,7 @@ def test_unknown_product_after_the_right_otp(pair: Pair) -> None:
                                 schedule=schedule)
     c = svc.begin(mobile="9876543210", name="Asha Rao", audience=AUDIENCE, nonce="N", now=NOW)
     token = svc.complete(c.consent_id, c.otp, now=NOW + 1)
-    assert pair.verifier.verify(token, now=NOW + 2).status == 2
+    assert pair.verifier.verify(token, "N", now=NOW + 2).status == 2
 
 
 def test_registry() -> None:

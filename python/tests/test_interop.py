@@ -118,4 +118,4 @@ def test_pyjwt_default_header_is_refused() -> None:
     token = jwt.encode(v1_claims(now), private, algorithm="EdDSA", headers={"kid": kid})
     assert jwt.get_unverified_header(token)["typ"] == "JWT"
     with pytest.raises(kycvs.BadHeaderError):
-        verifier.verify(token, now=now)
+        verifier.verify(token, NONCE, now=now)

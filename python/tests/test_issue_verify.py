@@ -22,8 +22,22 @@ def test_round_trip(pair: Pair) -> None:
     assert (got.iat, got.exp) == (NOW, NOW + 300)
     assert got.kid == pair.key.kid
     assert len(got.jti) >= 22
-    # Without an expected nonce the token's own nonce is reported.
-    assert pair.verifier.verify(token, now=NOW).nonce == NONCE
+    assert pair.verifier.verify(token, NONCE, now=NOW).nonce == NONCE
+
+
+def test_the_nonce_is_required_unless_the_check_is_disabled(pair: Pair) -> None:
+    token = pair.issue()
+    with pytest.raises(TypeError):
+        pair.verifier.verify(token)  # type: ignore[call-arg]
+    with pytest.raises(kycvs.InvalidArgumentError, match="nonce"):
+        pair.verifier.verify(token, None, now=NOW)
+    with pytest.raises(kycvs.InvalidArgumentError):
+        pair.verifier.verify("not a token", None, now=NOW)
+    lenient = kycvs.Verifier(pair.trust, audience=AUDIENCE, check_nonce=False)
+    # The token's own nonce is reported; a nonce that is given is still checked.
+    assert lenient.verify(token, None, now=NOW).nonce == NONCE
+    with pytest.raises(kycvs.NonceMismatchError):
+        lenient.verify(token, "PNR-0", now=NOW)
 
 
 @pytest.mark.parametrize("status", [0, 1, 2, *VaccinationStatus])
@@ -42,8 +56,8 @@ def test_status_values() -> None:
 
 
 def test_ttl_and_fresh_jti(pair: Pair) -> None:
-    a = pair.verifier.verify(pair.issue(ttl=60), now=NOW)
-    b = pair.verifier.verify(pair.issue(ttl=60), now=NOW)
+    a = pair.verifier.verify(pair.issue(ttl=60), NONCE, now=NOW)
+    b = pair.verifier.verify(pair.issue(ttl=60), NONCE, now=NOW)
     assert a.exp == NOW + 60
     assert a.jti != b.jti
 
@@ -97,9 +111,9 @@ def test_inspect_unverified(pair: Pair) -> None:
 
 def test_verified_status_value_semantics(pair: Pair) -> None:
     token = pair.issue()
-    a = pair.verifier.verify(token, now=NOW)
-    b = pair.verifier.verify(token.encode(), now=NOW + 1)
-    c = pair.verifier.verify(pair.issue(), now=NOW)
+    a = pair.verifier.verify(token, NONCE, now=NOW)
+    b = pair.verifier.verify(token.encode(), NONCE, now=NOW + 1)
+    c = pair.verifier.verify(pair.issue(), NONCE, now=NOW)
     assert a == b and hash(a) == hash(b)
     assert a != c
     assert a != "not a status"
@@ -123,16 +137,16 @@ def test_tampering(pair: Pair) -> None:
     claims["vs"] = 0
     forged = base64.urlsafe_b64encode(json.dumps(claims).encode()).rstrip(b"=").decode()
     with pytest.raises(kycvs.BadSignatureError):
-        pair.verifier.verify(f"{header}.{forged}.{signature}", now=NOW)
+        pair.verifier.verify(f"{header}.{forged}.{signature}", NONCE, now=NOW)
     other = kycvs.Issuer(kycvs.SigningKey.generate(), issuer=ISSUER).issue(
         audience=AUDIENCE, nonce=NONCE, status=0, subject="psn-1", now=NOW
     )
     with pytest.raises(kycvs.BadSignatureError):
-        pair.verifier.verify(f"{header}.{payload}.{other.split('.')[2]}", now=NOW)
+        pair.verifier.verify(f"{header}.{payload}.{other.split('.')[2]}", NONCE, now=NOW)
     with pytest.raises(kycvs.MalformedError):
-        pair.verifier.verify("", now=NOW)
+        pair.verifier.verify("", NONCE, now=NOW)
     with pytest.raises(kycvs.TooLargeError):
-        pair.verifier.verify("a" * 5000, now=NOW)
+        pair.verifier.verify("a" * 5000, NONCE, now=NOW)
 
 
 def test_policy_failures(pair: Pair) -> None:
@@ -141,28 +155,28 @@ def test_policy_failures(pair: Pair) -> None:
     with pytest.raises(kycvs.NonceMismatchError):
         v.verify(token, nonce="PNR-4712", now=NOW)
     with pytest.raises(kycvs.ExpiredError):
-        v.verify(token, now=NOW + 300 + 60)
+        v.verify(token, NONCE, now=NOW + 300 + 60)
     with pytest.raises(kycvs.NotYetValidError):
-        v.verify(token, now=NOW - 61)
+        v.verify(token, NONCE, now=NOW - 61)
     strict = kycvs.Verifier(pair.trust, audience=AUDIENCE, leeway=0, max_lifetime=299)
     with pytest.raises(kycvs.LifetimeTooLongError):
-        strict.verify(token, now=NOW)
+        strict.verify(token, NONCE, now=NOW)
     with pytest.raises(kycvs.ExpiredError):
-        kycvs.Verifier(pair.trust, audience=AUDIENCE, leeway=0).verify(token, now=NOW + 300)
+        kycvs.Verifier(pair.trust, audience=AUDIENCE, leeway=0).verify(token, NONCE, now=NOW + 300)
     with pytest.raises(kycvs.AudienceMismatchError):
-        kycvs.Verifier(pair.trust, audience="other.example").verify(token, now=NOW)
+        kycvs.Verifier(pair.trust, audience="other.example").verify(token, NONCE, now=NOW)
     with pytest.raises(kycvs.IssuerMismatchError):
         kycvs.Verifier(pair.trust, audience=AUDIENCE, issuers=["x.example"]).verify(
-            token, now=NOW
+            token, NONCE, now=NOW
         )
     assert (
         kycvs.Verifier(pair.trust, audience=AUDIENCE, issuers=("x.example", ISSUER))
-        .verify(token, now=NOW)
+        .verify(token, NONCE, now=NOW)
         .iss
         == ISSUER
     )
     with pytest.raises(kycvs.UnknownKeyError):
-        kycvs.Verifier(kycvs.TrustStore(), audience=AUDIENCE).verify(token, now=NOW)
+        kycvs.Verifier(kycvs.TrustStore(), audience=AUDIENCE).verify(token, NONCE, now=NOW)
 
 
 def test_verifier_snapshots_the_trust_store(pair: Pair) -> None:
@@ -170,22 +184,22 @@ def test_verifier_snapshots_the_trust_store(pair: Pair) -> None:
     verifier = kycvs.Verifier(store, audience=AUDIENCE)
     store.add(pair.key, issuer=ISSUER)
     with pytest.raises(kycvs.UnknownKeyError):
-        verifier.verify(pair.issue(), now=NOW)
-    assert kycvs.Verifier(store, audience=AUDIENCE).verify(pair.issue(), now=NOW)
+        verifier.verify(pair.issue(), NONCE, now=NOW)
+    assert kycvs.Verifier(store, audience=AUDIENCE).verify(pair.issue(), NONCE, now=NOW)
 
 
 def test_token_text(pair: Pair) -> None:
     token = pair.issue()
-    assert pair.verifier.verify(token.encode("ascii"), now=NOW).iss == ISSUER
+    assert pair.verifier.verify(token.encode("ascii"), NONCE, now=NOW).iss == ISSUER
     with pytest.raises(kycvs.MalformedError):
-        pair.verifier.verify(b"\xff" + token.encode(), now=NOW)
+        pair.verifier.verify(b"\xff" + token.encode(), NONCE, now=NOW)
     with pytest.raises(kycvs.MalformedError):
-        pair.verifier.verify("\ud800" + token, now=NOW)
+        pair.verifier.verify("\ud800" + token, NONCE, now=NOW)
     with pytest.raises(kycvs.VerificationError):
-        pair.verifier.verify("\u00e9" + token, now=NOW)
+        pair.verifier.verify("\u00e9" + token, NONCE, now=NOW)
     for wrong in (None, 42, bytearray(token.encode()), memoryview(token.encode())):
         with pytest.raises(TypeError):
-            pair.verifier.verify(wrong, now=NOW)  # type: ignore[arg-type]
+            pair.verifier.verify(wrong, NONCE, now=NOW)  # type: ignore[arg-type]
 
 
 BAD_INTEGERS = [-1, -(2**70), 2**64, 2**200]
@@ -203,7 +217,7 @@ def test_out_of_range_integers_are_invalid_argument(pair: Pair, value: int) -> N
     check(lambda: pair.issue(ttl=value))
     check(lambda: pair.issue(now=value))
     check(lambda: pair.issue(status=value))
-    check(lambda: pair.verifier.verify("a.b.c", now=value))
+    check(lambda: pair.verifier.verify("a.b.c", NONCE, now=value))
     check(lambda: kycvs.Verifier(pair.trust, audience=AUDIENCE, leeway=value))
     check(lambda: kycvs.Verifier(pair.trust, audience=AUDIENCE, max_lifetime=value))
 
@@ -244,9 +258,10 @@ def test_values_the_core_rejects_are_invalid_argument(pair: Pair, call: object) 
         lambda p: p.issue(audience=None),
         lambda p: p.issuer.issue(audience=AUDIENCE, nonce=NONCE, status=2),
         lambda p: p.issuer.issue(AUDIENCE, NONCE, 2, "psn-1"),
-        lambda p: p.verifier.verify(p.issue(), now="now"),
+        lambda p: p.verifier.verify(p.issue(), NONCE, now="now"),
         lambda p: p.verifier.verify(p.issue(), nonce=5),
-        lambda p: p.verifier.verify(p.issue(), NONCE),
+        lambda p: p.verifier.verify(p.issue(), NONCE, NOW),
+        lambda p: p.verifier.verify(p.issue()),
         lambda p: kycvs.Verifier(p.trust, AUDIENCE),  # type: ignore[call-arg]
         lambda p: kycvs.Verifier(p.trust, audience=AUDIENCE, issuers=ISSUER),
         lambda p: kycvs.Verifier(p.trust, audience=AUDIENCE, leeway=1.0),  # type: ignore[arg-type]
@@ -272,10 +287,10 @@ def test_defaults_match_the_signatures(pair: Pair) -> None:
         assert verify_params["max_lifetime"].default == 3600
     # The documented defaults are the ones in force.
     token = pair.issue()
-    assert pair.verifier.verify(token, now=NOW).exp - NOW == 300
+    assert pair.verifier.verify(token, NONCE, now=NOW).exp - NOW == 300
     with pytest.raises(kycvs.ExpiredError):
-        pair.verifier.verify(token, now=NOW + 360)
-    assert pair.verifier.verify(token, now=NOW + 359)
+        pair.verifier.verify(token, NONCE, now=NOW + 360)
+    assert pair.verifier.verify(token, NONCE, now=NOW + 359)
 
 
 def test_jwks_and_verifier_interplay(trust_jwks: str) -> None:

@@ -8,7 +8,7 @@ import pytest
 
 import kycvs
 
-from conftest import AUDIENCE, NOW, Pair
+from conftest import AUDIENCE, NONCE, NOW, Pair
 
 
 def guarded(pair: Pair, guard: kycvs.ReplayGuard) -> kycvs.Verifier:
@@ -20,15 +20,15 @@ def test_second_presentation_is_replayed(pair: Pair) -> None:
     assert (guard.capacity, len(guard)) == (100_000, 0)
     verifier = guarded(pair, guard)
     token = pair.issue()
-    verifier.verify(token, now=NOW + 1)
+    verifier.verify(token, NONCE, now=NOW + 1)
     with pytest.raises(kycvs.ReplayedError) as e:
-        verifier.verify(token, now=NOW + 2)
+        verifier.verify(token, NONCE, now=NOW + 2)
     assert e.value.code == "replayed"
     assert len(guard) == 1
     # Shared by another verifier; a verifier without it is unaffected.
     with pytest.raises(kycvs.ReplayedError):
-        guarded(pair, guard).verify(token, now=NOW + 2)
-    pair.verifier.verify(token, now=NOW + 2)
+        guarded(pair, guard).verify(token, NONCE, now=NOW + 2)
+    pair.verifier.verify(token, NONCE, now=NOW + 2)
 
 
 def test_rejected_tokens_are_not_recorded(pair: Pair) -> None:
@@ -38,22 +38,22 @@ def test_rejected_tokens_are_not_recorded(pair: Pair) -> None:
     with pytest.raises(kycvs.NonceMismatchError):
         verifier.verify(token, nonce="other", now=NOW + 1)
     assert len(guard) == 0
-    verifier.verify(token, now=NOW + 1)
+    verifier.verify(token, NONCE, now=NOW + 1)
 
 
 def test_full_guard_fails_closed(pair: Pair) -> None:
-    guard = kycvs.ReplayGuard(capacity=1, leeway=0)
+    guard = kycvs.ReplayGuard(capacity=1)
     verifier = guarded(pair, guard)
-    verifier.verify(pair.issue(subject="a"), now=NOW + 1)
+    verifier.verify(pair.issue(subject="a"), NONCE, now=NOW + 1)
     with pytest.raises(kycvs.ReplayedError):
-        verifier.verify(pair.issue(subject="b"), now=NOW + 1)
+        verifier.verify(pair.issue(subject="b"), NONCE, now=NOW + 1)
     assert "ReplayGuard(capacity=1, len=1)" == repr(guard)
 
 
 def test_batch_first_presentation_wins(pair: Pair) -> None:
     verifier = guarded(pair, kycvs.ReplayGuard())
     token = pair.issue()
-    results = verifier.verify_batch([token, token, pair.issue()], now=NOW + 1)
+    results = verifier.verify_batch([token, token, pair.issue()], NONCE, now=NOW + 1)
     assert isinstance(results[0], kycvs.VerifiedStatus)
     assert isinstance(results[1], kycvs.ReplayedError)
     assert isinstance(results[2], kycvs.VerifiedStatus)
@@ -65,7 +65,7 @@ def test_threads_accept_one_token_once(pair: Pair) -> None:
 
     def present(_: int) -> bool:
         try:
-            verifier.verify(token, now=NOW + 1)
+            verifier.verify(token, NONCE, now=NOW + 1)
             return True
         except kycvs.ReplayedError:
             return False

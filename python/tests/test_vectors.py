@@ -30,6 +30,7 @@ def test_vector(case: dict[str, Any], trust_jwks: str) -> None:
         issuers=policy["issuers"],
         leeway=policy["leeway"],
         max_lifetime=policy["max_lifetime"],
+        check_nonce=case["nonce"] is not None,
     )
     expected = case["expected"]
     if expected == "ok":
@@ -61,6 +62,7 @@ def test_byte_vector(case: dict[str, Any], trust_jwks: str) -> None:
         issuers=policy["issuers"],
         leeway=policy["leeway"],
         max_lifetime=policy["max_lifetime"],
+        check_nonce=case["nonce"] is not None,
     )
     assert isinstance(case["token"], bytes)
     with pytest.raises(EXCEPTIONS_BY_CODE[case["expected"]]) as info:
