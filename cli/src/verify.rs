@@ -39,14 +39,15 @@ pub struct Args {
     jwks: Option<PathBuf>,
     /// The trusted keys: a signed trust bundle (`kycvs trust sign`), checked against --root
     /// at --now; a token's `iat` must lie in its key's window.
-    #[arg(long, value_name = "FILE", requires = "root")]
+    #[arg(long, value_name = "FILE", requires_all = ["root", "min_sequence"])]
     bundle: Option<PathBuf>,
     /// The pinned root key of --bundle: its public JWK (`kycvs trust root`).
     #[arg(long, value_name = "ROOT.json", requires = "bundle")]
     root: Option<PathBuf>,
-    /// Refuse a --bundle whose sequence number is below N (the last one accepted).
-    #[arg(long, value_name = "N", default_value_t = 0, requires = "bundle")]
-    min_sequence: u64,
+    /// Refuse a --bundle whose sequence number is below N, the highest one accepted before
+    /// (required with --bundle: 0 only for a first load).
+    #[arg(long, value_name = "N", requires = "bundle")]
+    min_sequence: Option<u64>,
     /// This verifier's id: a token's `aud` must equal it.
     #[arg(long, value_name = "AUD")]
     audience: String,
@@ -146,6 +147,9 @@ fn build_verifier(args: &Args) -> Result<Verifier, CliError> {
             TrustStore::from_jwks(&bytes).map_err(|e| CliError::core(jwks.display(), &e))?
         }
         (None, Some(bundle), Some(root)) => {
+            let min_sequence = args
+                .min_sequence
+                .ok_or_else(|| CliError::new("--bundle needs --min-sequence"))?;
             let root_bytes = read_prefix(root, MAX_ROOT_JWK_LEN + 1)
                 .map_err(|e| CliError::io("cannot read", root, &e))?;
             let root_key = TrustBundle::root_key_from_jwk(&root_bytes)
@@ -154,14 +158,18 @@ fn build_verifier(args: &Args) -> Result<Verifier, CliError> {
                 .map_err(|e| CliError::io("cannot read", bundle, &e))?;
             let load = BundleLoad {
                 root: &root_key,
-                min_sequence: args.min_sequence,
+                min_sequence,
                 now: args.now.unwrap_or_else(unix_now),
             };
             TrustBundle::load(without_line_end(&bytes), &load)
                 .map_err(|e| CliError::core(bundle.display(), &e))?
                 .into_trust_store()
         }
-        _ => return Err(CliError::new("give --jwks, or --bundle with --root")),
+        _ => {
+            return Err(CliError::new(
+                "give --jwks, or --bundle with --root and --min-sequence",
+            ));
+        }
     };
     let mut policy = Policy::new(args.audience.as_str());
     policy

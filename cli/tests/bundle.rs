@@ -154,6 +154,9 @@ impl Setup {
             "--now",
             &now,
         ];
+        if !extra.contains(&"--min-sequence") {
+            args.extend(["--min-sequence", "0"]);
+        }
         args.extend_from_slice(extra);
         args.push(token);
         kycvs(&args)
@@ -255,12 +258,27 @@ fn argument_rules() {
         vec!["verify", "--root", s(&t.root_jwk)],
         vec!["verify"],
         vec!["verify", "--jwks", s(&t.jwks), "--min-sequence", "3"],
+        // The rollback floor has no default: a bundle without it is a usage error.
+        vec!["verify", "--bundle", s(&bundle), "--root", s(&t.root_jwk)],
     ] {
         let mut args = args;
-        args.extend(["--audience", AUDIENCE, "tok"]);
+        args.extend(["--audience", AUDIENCE, "--nonce", "PNR-1", "tok"]);
         let out = kycvs(&args);
         assert_eq!(code(&out), 2, "{args:?}: {}", stderr(&out));
     }
+    let out = kycvs(&[
+        "verify",
+        "--bundle",
+        s(&bundle),
+        "--root",
+        s(&t.root_jwk),
+        "--audience",
+        AUDIENCE,
+        "--nonce",
+        "PNR-1",
+        "tok",
+    ]);
+    assert!(stderr(&out).contains("--min-sequence"), "{}", stderr(&out));
     // Keys without a window need --nbf/--exp.
     let out = kycvs(&[
         "trust",
