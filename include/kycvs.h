@@ -208,13 +208,22 @@ typedef uint32_t kycvs_algorithm;
 #endif // __STDC_VERSION__ >= 202311L
 #endif // __cplusplus
 
-// What an issuance service will be made of; mutable, for one thread at a time. Free with
-// `kycvs_issuance_builder_free`.
+// The complete side alone (signer, no registry): `kycvs_consent_completer_complete`.
+// Immutable and thread-safe. Free with `kycvs_consent_completer_free`.
+typedef struct kycvs_consent_completer kycvs_consent_completer;
+
+// The begin side alone (registry, schedule, pseudonym key): `kycvs_consent_starter_begin`.
+// Immutable and thread-safe. Free with `kycvs_consent_starter_free`.
+typedef struct kycvs_consent_starter kycvs_consent_starter;
+
+// What an issuance service, consent starter or consent completer will be made of (the
+// core's one builder, which owns every default); mutable, for one thread at a time. Free
+// with `kycvs_issuance_builder_free`.
 typedef struct kycvs_issuance_builder kycvs_issuance_builder;
 
-// Runs the OTP consent flow and signs tokens (see `kycvs_issuance_service_begin`).
-// Immutable and thread-safe: share one across threads. Free with
-// `kycvs_issuance_service_free`.
+// Runs both steps of the OTP consent flow and signs tokens (see
+// `kycvs_issuance_service_begin`). Immutable and thread-safe: share one across threads.
+// Free with `kycvs_issuance_service_free`.
 typedef struct kycvs_issuance_service kycvs_issuance_service;
 
 // Signs status tokens with one key for one issuer id. Immutable once made: several
@@ -333,6 +342,26 @@ typedef struct kycvs_consent_config {
     // Lifetime of an issued token in seconds, 1 to 86400. Default 300.
     uint64_t token_ttl;
 } kycvs_consent_config;
+
+// What a consent is begun for: `ptr, len` pairs of UTF-8 text.
+typedef struct kycvs_consent_request {
+    // The person's mobile number as typed (10 digits, optionally after +91 or 0).
+    const char *mobile;
+    // The length of `mobile` in bytes.
+    size_t mobile_len;
+    // The person's name as typed (any script; case and spacing are ignored).
+    const char *name;
+    // The length of `name` in bytes.
+    size_t name_len;
+    // The verifier the token will be for (`aud`).
+    const char *audience;
+    // The length of `audience` in bytes.
+    size_t audience_len;
+    // The verifier's transaction reference (`nonce`).
+    const char *nonce;
+    // The length of `nonce` in bytes.
+    size_t nonce_len;
+} kycvs_consent_request;
 
 // What `kycvs_issuance_service_begin` answers: the same shape whether or not the person
 // exists. `otp` is a secret for the SMS only: clear the struct with
@@ -454,15 +483,28 @@ kycvs_result kycvs_trust_bundle_root_jwk(const struct kycvs_signing_key *root,
 // Errors: `KYCVS_RESULT_NULL_ARGUMENT`.
 kycvs_result kycvs_consent_config_default(struct kycvs_consent_config *out);
 
-// Starts an issuance service that signs with a copy of `issuer` and looks people up in
-// `registry` (which it keeps a reference to). Defaults: the built-in schedule, fresh random
-// pseudonym and OTP keys, an in-memory consent store, the default limits.
+// Starts an empty issuance builder. Defaults (owned by the core): the built-in schedule,
+// random pseudonym and OTP keys and an in-memory consent store (made at the first build and
+// shared by everything built from this builder afterwards), the default limits. An issuance
+// service needs an issuer and a registry, a consent starter a registry, a consent
+// completer an issuer.
 //
 // On success `*out` holds a new builder for `kycvs_issuance_builder_free`.
 // Errors: `KYCVS_RESULT_NULL_ARGUMENT`.
-kycvs_result kycvs_issuance_builder_new(const struct kycvs_issuer *issuer,
-                                        const struct kycvs_registry *registry,
-                                        struct kycvs_issuance_builder **out);
+kycvs_result kycvs_issuance_builder_new(struct kycvs_issuance_builder **out);
+
+// Signs with a copy of `issuer` (needed by a service and a completer).
+//
+// Errors: `KYCVS_RESULT_NULL_ARGUMENT`.
+kycvs_result kycvs_issuance_builder_set_issuer(struct kycvs_issuance_builder *builder,
+                                               const struct kycvs_issuer *issuer);
+
+// Looks people up in `registry`, which it keeps a reference to (needed by a service and a
+// starter).
+//
+// Errors: `KYCVS_RESULT_NULL_ARGUMENT`.
+kycvs_result kycvs_issuance_builder_set_registry(struct kycvs_issuance_builder *builder,
+                                                 const struct kycvs_registry *registry);
 
 // Uses a copy of `schedule` for the status rules.
 //
@@ -479,12 +521,21 @@ kycvs_result kycvs_issuance_builder_set_pseudonym_key(struct kycvs_issuance_buil
                                                       size_t key_len);
 
 // Uses `key` (`KYCVS_OTP_KEY_LEN` bytes; checked when built) to MAC OTPs and mobile numbers,
-// instead of a fresh random key. Only needed when consents outlive the service.
+// instead of a random key. Give the same key to both sides of one consent store.
 //
 // Errors: `KYCVS_RESULT_NULL_ARGUMENT`.
 kycvs_result kycvs_issuance_builder_set_otp_key(struct kycvs_issuance_builder *builder,
                                                 const uint8_t *key,
                                                 size_t key_len);
+
+// Keeps pending consents and rate counters in the consent file at `path` (`path_len` bytes
+// of UTF-8; its directory must exist), shared by every process that uses the same path and
+// OTP key; opened when built.
+//
+// Errors: `KYCVS_RESULT_INVALID_ARGUMENT` (not UTF-8), `KYCVS_RESULT_NULL_ARGUMENT`.
+kycvs_result kycvs_issuance_builder_set_consent_file(struct kycvs_issuance_builder *builder,
+                                                     const char *path,
+                                                     size_t path_len);
 
 // Uses the limits in `*config` (checked when built).
 //
@@ -492,21 +543,36 @@ kycvs_result kycvs_issuance_builder_set_otp_key(struct kycvs_issuance_builder *b
 kycvs_result kycvs_issuance_builder_set_config(struct kycvs_issuance_builder *builder,
                                                const struct kycvs_consent_config *config);
 
-// Builds an issuance service from the builder. The builder is not consumed (build more, then
-// free it); without a pseudonym or OTP key set, each service gets fresh random ones.
+// Builds an issuance service (both steps) from the builder, which is not consumed.
 //
 // On success `*out` holds a new service for `kycvs_issuance_service_free`.
-// Errors: `KYCVS_RESULT_INVALID_ARGUMENT` (a limit out of range), `KYCVS_RESULT_INVALID_KEY`
-// (OTP key of the wrong length), `KYCVS_RESULT_RANDOM_SOURCE`, `KYCVS_RESULT_NULL_ARGUMENT`.
+// Errors: `KYCVS_RESULT_INVALID_ARGUMENT` (no issuer or registry set, a limit out of range),
+// `KYCVS_RESULT_INVALID_KEY` (OTP key of the wrong length),
+// `KYCVS_RESULT_CONSENT_STORE_UNAVAILABLE` (the consent file cannot be opened),
+// `KYCVS_RESULT_RANDOM_SOURCE`, `KYCVS_RESULT_NULL_ARGUMENT`.
 kycvs_result kycvs_issuance_builder_build(const struct kycvs_issuance_builder *builder,
                                           const struct kycvs_issuance_service **out);
+
+// Builds the begin side alone (needs a registry, no issuer).
+//
+// On success `*out` holds a new starter for `kycvs_consent_starter_free`.
+// Errors: as for `kycvs_issuance_builder_build`.
+kycvs_result kycvs_issuance_builder_build_starter(const struct kycvs_issuance_builder *builder,
+                                                  const struct kycvs_consent_starter **out);
+
+// Builds the complete side alone (needs an issuer, no registry).
+//
+// On success `*out` holds a new completer for `kycvs_consent_completer_free`.
+// Errors: as for `kycvs_issuance_builder_build`.
+kycvs_result kycvs_issuance_builder_build_completer(const struct kycvs_issuance_builder *builder,
+                                                    const struct kycvs_consent_completer **out);
 
 // Frees an issuance builder, wiping any key set on it. NULL does nothing.
 void kycvs_issuance_builder_free(struct kycvs_issuance_builder *builder);
 
-// Starts a consent for the person called `name` registered under `mobile`, for a token to
-// the verifier `audience` bound to its transaction reference `nonce`, at time `now`
-// (seconds since the Unix epoch). Text arguments are `ptr, len` pairs of UTF-8.
+// Starts a consent for `*request` (the person called `name` registered under `mobile`, for a
+// token to the verifier `audience` bound to its transaction reference `nonce`) at time `now`
+// (seconds since the Unix epoch).
 //
 // Answers a challenge whether or not such a person exists (the caller cannot tell the two
 // apart); the host must send `out->otp` by SMS to `mobile`, then clear `*out`.
@@ -515,18 +581,21 @@ void kycvs_issuance_builder_free(struct kycvs_issuance_builder *builder);
 // Errors (none depends on whether the person exists): `KYCVS_RESULT_INVALID_MOBILE`,
 // `KYCVS_RESULT_INVALID_ARGUMENT` (name, audience, nonce or `now` out of range, or not
 // UTF-8), `KYCVS_RESULT_RATE_LIMITED`, `KYCVS_RESULT_CONSENT_STORE_FULL`,
-// `KYCVS_RESULT_RANDOM_SOURCE`, `KYCVS_RESULT_NULL_ARGUMENT`.
+// `KYCVS_RESULT_CONSENT_STORE_UNAVAILABLE`, `KYCVS_RESULT_RANDOM_SOURCE`,
+// `KYCVS_RESULT_NULL_ARGUMENT` (a handle, `request`, one of its texts, or `out`).
 kycvs_result kycvs_issuance_service_begin(const struct kycvs_issuance_service *service,
-                                          const char *mobile,
-                                          size_t mobile_len,
-                                          const char *name,
-                                          size_t name_len,
-                                          const char *audience,
-                                          size_t audience_len,
-                                          const char *nonce,
-                                          size_t nonce_len,
+                                          const struct kycvs_consent_request *request,
                                           uint64_t now,
                                           struct kycvs_consent_challenge *out);
+
+// `kycvs_issuance_service_begin` on the begin side alone.
+kycvs_result kycvs_consent_starter_begin(const struct kycvs_consent_starter *starter,
+                                         const struct kycvs_consent_request *request,
+                                         uint64_t now,
+                                         struct kycvs_consent_challenge *out);
+
+// Releases a consent starter, wiping its keys once no reference is left. NULL does nothing.
+void kycvs_consent_starter_free(const struct kycvs_consent_starter *starter);
 
 // Overwrites a challenge with zeros (its OTP included), in a way the compiler keeps. NULL
 // does nothing.
@@ -554,6 +623,21 @@ kycvs_result kycvs_issuance_service_complete(const struct kycvs_issuance_service
                                              char *buf,
                                              size_t buf_len,
                                              size_t *out_len);
+
+// `kycvs_issuance_service_complete` on the complete side alone (no registry needed).
+kycvs_result kycvs_consent_completer_complete(const struct kycvs_consent_completer *completer,
+                                              const char *consent_id,
+                                              size_t consent_id_len,
+                                              const char *otp,
+                                              size_t otp_len,
+                                              uint64_t now,
+                                              char *buf,
+                                              size_t buf_len,
+                                              size_t *out_len);
+
+// Releases a consent completer, wiping its keys once no reference is left. NULL does
+// nothing.
+void kycvs_consent_completer_free(const struct kycvs_consent_completer *completer);
 
 // The `sub` that `service` gives beneficiary `beneficiary_id` at verifier `audience` (its
 // pairwise pseudonym), written into `buf` like any text output.

@@ -4,18 +4,22 @@
 //! The state directory (default `./kycvs-consent-state`, mode 0700) holds, each mode 0600:
 //! - `otp-mac.key`: the 32-byte key that MACs OTPs and mobile numbers, as 64 hex digits;
 //! - `pseudonym.key`: the 32-byte key of the pairwise subjects, as 64 hex digits;
-//! - `consents.json`: the pending consents and rate counters (`FileConsentStore`): MACs, ids,
-//!   times and attempts, never an OTP, a mobile number or a name.
+//! - `consents.json` (and its lock file `consents.json.lock`): the pending consents and rate
+//!   counters (`FileConsentStore`): MACs, ids, times, attempts and each consent's decided
+//!   status and pairwise subject, never an OTP, a mobile number, a name, a beneficiary id or
+//!   a dose record.
 //!
-//! `begin` creates what is missing; `complete` needs all of it.
+//! `begin` (the begin side: registry, pseudonym key, OTP key) creates what is missing;
+//! `complete` (the complete side: signing key, OTP key, no registry) needs the OTP key and
+//! the consents file.
 
 use crate::fail::{CliError, Outcome, print_line, warn};
 use crate::files::{Access, io_error, read_prefix, write_atomic};
 use crate::issue::load_key;
 use kycvs_core::{
-    ConsentConfig, DEFAULT_TTL, ErrorCode, FileConsentStore, IssuanceService, Issuer,
-    JsonlRegistry, Mobile, OTP_KEY_LEN, PSEUDONYM_KEY_LEN, PseudonymKey, VaccinationStatus,
-    unix_now,
+    ConsentCompleter, ConsentConfig, ConsentRequest, ConsentStarter, DEFAULT_TTL, ErrorCode,
+    IssuanceService, Issuer, JsonlRegistry, Mobile, OTP_KEY_LEN, PSEUDONYM_KEY_LEN, PseudonymKey,
+    VaccinationStatus, unix_now,
 };
 use std::fmt::Write as _;
 use std::io;
@@ -123,9 +127,27 @@ fn begin(args: &BeginArgs) -> Result<Outcome, CliError> {
     let mobile = Mobile::parse(&args.mobile).map_err(|e| CliError::core("--mobile", &e))?;
     let state = &args.issuer.state;
     create_state_dir(state)?;
-    let service = service(&args.issuer, registry, true, DEFAULT_TTL)?;
+    // The begin side signs nothing, but the key and issuer id are checked here too, so that
+    // a typo shows before an OTP is sent.
+    issuer(&args.issuer)?;
+    let otp_key = state_key(&state.join(OTP_KEY_FILE), OTP_KEY_LEN, true)?;
+    let pseudonym_key = state_key(&state.join(PSEUDONYM_KEY_FILE), PSEUDONYM_KEY_LEN, true)?;
+    let pseudonym_key = PseudonymKey::from_bytes(&pseudonym_key)
+        .map_err(|e| CliError::core("consent state", &e))?;
+    let starter = ConsentStarter::builder(Arc::new(registry))
+        .pseudonym_key(pseudonym_key)
+        .otp_key(&otp_key)
+        .consent_file(state.join(CONSENTS_FILE))
+        .build_starter()
+        .map_err(|e| CliError::core("consent state", &e))?;
     let now = args.issuer.now.unwrap_or_else(unix_now);
-    match service.begin(&args.mobile, &args.name, &args.audience, &args.nonce, now) {
+    let request = ConsentRequest {
+        mobile: &args.mobile,
+        name: &args.name,
+        audience: &args.audience,
+        nonce: &args.nonce,
+    };
+    match starter.begin(&request, now) {
         Ok(challenge) => {
             print_line(&challenge.consent_id)?;
             warn(&format!(
@@ -151,10 +173,22 @@ fn complete(args: &CompleteArgs) -> Result<Outcome, CliError> {
             state.display()
         )));
     }
-    let registry = JsonlRegistry::from_jsonl("").map_err(|e| CliError::core("registry", &e))?;
-    let service = service(&args.issuer, registry, false, args.ttl)?;
+    let otp_key = state_key(&state.join(OTP_KEY_FILE), OTP_KEY_LEN, false)?;
+    let config = ConsentConfig {
+        token_ttl: args.ttl,
+        ..ConsentConfig::default()
+    };
+    let completer = ConsentCompleter::builder(issuer(&args.issuer)?)
+        .otp_key(&otp_key)
+        .consent_file(state.join(CONSENTS_FILE))
+        .config(config)
+        .build_completer()
+        .map_err(|e| match e.code() {
+            ErrorCode::InvalidArgument => CliError::core("--ttl", &e),
+            _ => CliError::core("consent state", &e),
+        })?;
     let now = args.issuer.now.unwrap_or_else(unix_now);
-    match service.complete(&args.consent_id, &args.otp, now) {
+    match completer.complete(&args.consent_id, &args.otp, now) {
         Ok(token) => {
             print_line(&token)?;
             Ok(Outcome::Success)
@@ -163,21 +197,10 @@ fn complete(args: &CompleteArgs) -> Result<Outcome, CliError> {
     }
 }
 
-/// A refusal of the flow itself exits 1 with its code; anything else is a usage or
-/// configuration error (exit 2).
+/// A refusal of the flow itself (as the core classifies it) exits 1 with its code; anything
+/// else is a usage or configuration error (exit 2).
 fn refused_or_error(step: &str, e: &kycvs_core::Error) -> Result<Outcome, CliError> {
-    let refused = matches!(
-        e.code(),
-        ErrorCode::ConsentNotFound
-            | ErrorCode::ConsentExpired
-            | ErrorCode::OtpMismatch
-            | ErrorCode::AttemptsExhausted
-            | ErrorCode::RateLimited
-            | ErrorCode::ConsentStoreFull
-            | ErrorCode::UnknownProduct
-            | ErrorCode::InvalidDoseRecords
-    );
-    if refused {
+    if e.code().is_consent_refusal() {
         warn(&format!("consent {step} refused: {e}"));
         Ok(Outcome::Rejected)
     } else {
@@ -185,37 +208,10 @@ fn refused_or_error(step: &str, e: &kycvs_core::Error) -> Result<Outcome, CliErr
     }
 }
 
-/// The issuance service over `registry` with the keys and consent store of the state dir.
-fn service(
-    args: &IssuerArgs,
-    registry: JsonlRegistry,
-    create_keys: bool,
-    token_ttl: u64,
-) -> Result<IssuanceService, CliError> {
+/// The issuer from `--key` and `--issuer`.
+fn issuer(args: &IssuerArgs) -> Result<Issuer, CliError> {
     let key = load_key(&args.key)?;
-    let issuer =
-        Issuer::new(key, args.issuer.as_str()).map_err(|e| CliError::core("--issuer", &e))?;
-    let otp_key = state_key(&args.state.join(OTP_KEY_FILE), OTP_KEY_LEN, create_keys)?;
-    let pseudonym_key = state_key(
-        &args.state.join(PSEUDONYM_KEY_FILE),
-        PSEUDONYM_KEY_LEN,
-        create_keys,
-    )?;
-    let store = FileConsentStore::open(args.state.join(CONSENTS_FILE))
-        .map_err(|e| CliError::new(e.to_string()))?;
-    let config = ConsentConfig {
-        token_ttl,
-        ..ConsentConfig::default()
-    };
-    let core = |e: kycvs_core::Error| CliError::core("consent state", &e);
-    IssuanceService::new(issuer, Arc::new(registry))
-        .map_err(core)?
-        .with_pseudonym_key(PseudonymKey::from_bytes(pseudonym_key.as_ref()).map_err(core)?)
-        .with_otp_key(&otp_key)
-        .map_err(core)?
-        .with_config(config)
-        .map_err(|e| CliError::core("--ttl", &e))
-        .map(|s| s.with_consent_store(Box::new(store)))
+    Issuer::new(key, args.issuer.as_str()).map_err(|e| CliError::core("--issuer", &e))
 }
 
 fn create_state_dir(dir: &Path) -> Result<(), CliError> {
@@ -275,6 +271,21 @@ fn read_key_file(path: &Path, len: usize) -> io::Result<Zeroizing<Vec<u8>>> {
         *byte = u8::from_str_radix(&text[2 * i..2 * i + 2], 16).map_err(|_| invalid())?;
     }
     Ok(key)
+}
+
+/// The demo's consent request (the core takes the four texts as one named struct).
+fn request<'a>(
+    mobile: &'a str,
+    name: &'a str,
+    audience: &'a str,
+    nonce: &'a str,
+) -> ConsentRequest<'a> {
+    ConsentRequest {
+        mobile,
+        name,
+        audience,
+        nonce,
+    }
 }
 
 /// A token the demo's consent flow issued, for the demo's verdict table.
@@ -348,7 +359,8 @@ pub fn demo(issuer: &Issuer, audience: &str, now: u64) -> Result<(Vec<DemoToken>
     let fail = |what: &'static str| {
         move |e: kycvs_core::Error| CliError::core(format!("demo: {what}"), &e)
     };
-    let service = IssuanceService::new(issuer.clone(), Arc::new(JsonlRegistry::sample()))
+    let service = IssuanceService::builder(issuer.clone(), Arc::new(JsonlRegistry::sample()))
+        .build()
         .map_err(fail("issuance service"))?;
     print_line(&format!(
         "OTP consent over the built-in sample registry ({} people), for verifier {audience}:",
@@ -361,7 +373,7 @@ pub fn demo(issuer: &Issuer, audience: &str, now: u64) -> Result<(Vec<DemoToken>
     for (i, (id, mobile, name, script, records, status)) in DEMO_PEOPLE.iter().enumerate() {
         let nonce = format!("PNR-{}", 3001 + i);
         let c = service
-            .begin(mobile, name, audience, &nonce, now)
+            .begin(&request(mobile, name, audience, &nonce), now)
             .map_err(fail("consent begin"))?;
         let token = service
             .complete(&c.consent_id, c.otp.expose(), now + 1)
@@ -395,7 +407,7 @@ pub fn demo(issuer: &Issuer, audience: &str, now: u64) -> Result<(Vec<DemoToken>
         ))
     };
     let c = service
-        .begin(mobile, name, audience, "PNR-3101", now)
+        .begin(&request(mobile, name, audience, "PNR-3101"), now)
         .map_err(fail("consent begin"))?;
     let wrong = format!(
         "{:06}",
@@ -423,7 +435,7 @@ pub fn demo(issuer: &Issuer, audience: &str, now: u64) -> Result<(Vec<DemoToken>
         ),
     ] {
         let c = service
-            .begin(mobile, name, audience, "PNR-3102", now)
+            .begin(&request(mobile, name, audience, "PNR-3102"), now)
             .map_err(fail("consent begin"))?;
         check(
             what,
@@ -432,7 +444,7 @@ pub fn demo(issuer: &Issuer, audience: &str, now: u64) -> Result<(Vec<DemoToken>
         )?;
     }
     let c = service
-        .begin(mobile, name, audience, "PNR-3103", now)
+        .begin(&request(mobile, name, audience, "PNR-3103"), now)
         .map_err(fail("consent begin"))?;
     check(
         &format!("{id}: right OTP after it expired"),
@@ -441,12 +453,12 @@ pub fn demo(issuer: &Issuer, audience: &str, now: u64) -> Result<(Vec<DemoToken>
     )?;
     // That was the 4th consent for this number in the hour; the 5th is allowed, the 6th not.
     service
-        .begin(mobile, name, audience, "PNR-3104", now + 1)
+        .begin(&request(mobile, name, audience, "PNR-3104"), now + 1)
         .map_err(fail("consent begin"))?;
     check(
         &format!("{id}: a 6th consent within the hour"),
         service
-            .begin(mobile, name, audience, "PNR-3105", now + 2)
+            .begin(&request(mobile, name, audience, "PNR-3105"), now + 2)
             .map(|c| c.consent_id),
         ErrorCode::RateLimited,
     )?;

@@ -216,7 +216,16 @@ fn state_directory_is_private_and_holds_no_personal_data() {
     let state = Path::new(&s.state()).to_owned();
     let consents = std::fs::read_to_string(state.join("consents.json")).unwrap();
     assert!(consents.contains(&id));
-    for secret in [otp.as_str(), "9556719886", FULL.1] {
+    // No OTP, mobile number, name, beneficiary id, product or dose date (B000002's).
+    for secret in [
+        otp.as_str(),
+        "9556719886",
+        FULL.1,
+        "B000002",
+        "Covishield",
+        "2021-08-21",
+        "2021-11-30",
+    ] {
         assert!(!consents.contains(secret), "{secret} in {consents}");
     }
     #[cfg(unix)]
@@ -233,6 +242,10 @@ fn state_directory_is_private_and_holds_no_personal_data() {
     assert_eq!(key.len(), 65);
     s.begin(PARTIAL.0, PARTIAL.1, "PNR-2", NOW);
     assert_eq!(std::fs::read(state.join("pseudonym.key")).unwrap(), key);
+    // The complete side needs no pseudonym key (nor a registry): begin decided the subject.
+    std::fs::remove_file(state.join("pseudonym.key")).unwrap();
+    let out = s.complete(&id, &otp, NOW + 1);
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
 }
 
 #[test]

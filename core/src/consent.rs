@@ -3,11 +3,13 @@
 
 use crate::error::{Error, ErrorCode, Result};
 use crate::keys::os_random;
-use crate::schedule::DoseRecord;
+use crate::status::VaccinationStatus;
+use crate::token::{decode_segment, encode_segment};
 use std::collections::{BTreeSet, HashMap, VecDeque};
 use std::fmt;
 use std::sync::Mutex;
-use zeroize::{Zeroize, ZeroizeOnDrop, Zeroizing};
+use subtle::ConstantTimeEq;
+use zeroize::{Zeroize, Zeroizing};
 
 /// The number of digits in an OTP.
 pub const OTP_DIGITS: usize = 6;
@@ -27,8 +29,8 @@ pub const DEFAULT_RATE_CAPACITY: usize = 65_536;
 pub const CONSENT_ID_BYTES: usize = 16;
 
 /// A one-time password: six decimal digits for the host to send by SMS. Zeroized on drop;
-/// `Debug` never shows it and it has no `Display`.
-#[derive(Clone, PartialEq, Eq)]
+/// `Debug` never shows it and it has no `Display`; `==` compares in constant time.
+#[derive(Clone)]
 pub struct Otp(Zeroizing<String>);
 
 impl Otp {
@@ -57,6 +59,20 @@ impl Otp {
     }
 }
 
+impl ConstantTimeEq for Otp {
+    fn ct_eq(&self, other: &Otp) -> subtle::Choice {
+        self.0.as_bytes().ct_eq(other.0.as_bytes())
+    }
+}
+
+impl PartialEq for Otp {
+    fn eq(&self, other: &Otp) -> bool {
+        bool::from(self.ct_eq(other))
+    }
+}
+
+impl Eq for Otp {}
+
 impl fmt::Debug for Otp {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str("Otp(<redacted>)")
@@ -75,32 +91,214 @@ pub struct ConsentChallenge {
     pub expires_at: u64,
 }
 
-/// A consent waiting for its OTP. Opaque: a [`ConsentStore`] keeps it and hands it back, and
-/// only the service reads it. Holds no mobile number, no name and no OTP (only a keyed hash
-/// of it); zeroized on drop; `Debug` shows only the expiry.
-#[derive(Clone, Zeroize, ZeroizeOnDrop)]
+/// A consent waiting for its OTP, holding only what `complete` needs: the OTP's MAC, the
+/// expiry, the attempts left, the audience, the nonce, and the outcome `begin` decided (the
+/// status and pairwise subject to sign, or the schedule's error code, or nobody). Never a
+/// mobile number, a name, a beneficiary id, dose records or an OTP.
+///
+/// The OTP's MAC and the outcome are zeroized on drop; the audience, the nonce and the expiry
+/// are public and are not. `Debug` shows only the expiry. A [`ConsentStore`] keeps it as it
+/// is or as the text of [`PendingConsent::to_json`] (for a store outside the process).
+#[derive(Clone)]
 pub struct PendingConsent {
     pub(crate) otp_mac: [u8; 32],
-    #[zeroize(skip)]
     pub(crate) expires_at: u64,
     pub(crate) attempts_left: u32,
-    /// `None` when no beneficiary matched: the OTP then never completes.
-    #[zeroize(skip)]
-    pub(crate) beneficiary: Option<PendingBeneficiary>,
     pub(crate) audience: String,
     pub(crate) nonce: String,
+    pub(crate) outcome: PendingOutcome,
 }
 
-#[derive(Clone, PartialEq, Eq)]
-pub(crate) struct PendingBeneficiary {
-    pub(crate) id: String,
-    pub(crate) doses: Vec<DoseRecord>,
+/// What a correct OTP leads to, decided by `begin`. Flat, so that zeroizing wipes all of it.
+#[derive(Clone, Default, Zeroize)]
+pub(crate) struct PendingOutcome {
+    /// `NOBODY`, `ISSUE` or `REFUSE`.
+    kind: u8,
+    /// The status (`ISSUE`) or the error code's number (`REFUSE`).
+    value: u32,
+    /// The pairwise subject (`ISSUE`), empty otherwise.
+    subject: String,
+}
+
+/// What [`PendingOutcome`] resolves to after a correct OTP.
+pub(crate) enum Resolved {
+    /// Nobody matched: the OTP never completes.
+    Nobody,
+    /// Sign a token with this status and subject.
+    Issue(VaccinationStatus, Zeroizing<String>),
+    /// Answer this error code (the person's records give no status).
+    Refuse(ErrorCode),
+}
+
+impl PendingOutcome {
+    const NOBODY: u8 = 0;
+    const ISSUE: u8 = 1;
+    const REFUSE: u8 = 2;
+
+    /// Nobody is registered under that mobile number and name.
+    pub(crate) fn nobody() -> PendingOutcome {
+        PendingOutcome::default()
+    }
+
+    /// Sign a token with `status` for `subject`.
+    pub(crate) fn issue(status: VaccinationStatus, subject: String) -> PendingOutcome {
+        PendingOutcome {
+            kind: Self::ISSUE,
+            value: u32::from(status.as_u8()),
+            subject,
+        }
+    }
+
+    /// Answer `code` after a correct OTP.
+    pub(crate) fn refuse(code: ErrorCode) -> PendingOutcome {
+        PendingOutcome {
+            kind: Self::REFUSE,
+            value: code.number(),
+            subject: String::new(),
+        }
+    }
+
+    /// True when a correct OTP may complete this consent.
+    pub(crate) fn can_complete(&self) -> subtle::Choice {
+        !self.kind.ct_eq(&Self::NOBODY)
+    }
+
+    /// Takes the outcome out, leaving nobody (and wiping what was there).
+    pub(crate) fn take(&mut self) -> Resolved {
+        let resolved = match self.kind {
+            Self::ISSUE => match VaccinationStatus::try_from(u64::from(self.value)) {
+                Ok(status) => Resolved::Issue(status, Zeroizing::new(self.subject.clone())),
+                Err(_) => Resolved::Nobody,
+            },
+            Self::REFUSE => match ErrorCode::from_number(self.value) {
+                Some(code) => Resolved::Refuse(code),
+                None => Resolved::Nobody,
+            },
+            _ => Resolved::Nobody,
+        };
+        self.zeroize();
+        resolved
+    }
+
+    /// Checks a decoded outcome's shape.
+    fn is_well_formed(&self) -> bool {
+        match self.kind {
+            Self::NOBODY => self.value == 0 && self.subject.is_empty(),
+            Self::ISSUE => {
+                VaccinationStatus::try_from(u64::from(self.value)).is_ok()
+                    && self.subject.len() == 43
+                    && decode_segment(&self.subject, "subject").is_ok()
+            }
+            Self::REFUSE => {
+                matches!(
+                    ErrorCode::from_number(self.value),
+                    Some(ErrorCode::UnknownProduct | ErrorCode::InvalidDoseRecords)
+                ) && self.subject.is_empty()
+            }
+            _ => false,
+        }
+    }
+}
+
+impl Drop for PendingConsent {
+    fn drop(&mut self) {
+        self.otp_mac.zeroize();
+        self.outcome.zeroize();
+    }
+}
+
+/// The stored shape of a [`PendingConsent`] (see [`PendingConsent::to_json`]).
+#[derive(serde::Serialize, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct StoredConsent {
+    otp_mac: String,
+    expires_at: u64,
+    attempts_left: u32,
+    audience: String,
+    nonce: String,
+    outcome: u8,
+    value: u32,
+    subject: String,
+}
+
+impl Drop for StoredConsent {
+    fn drop(&mut self) {
+        self.otp_mac.zeroize();
+        self.value.zeroize();
+        self.subject.zeroize();
+    }
 }
 
 impl PendingConsent {
     /// When the OTP expires (Unix seconds); a store may drop the consent from then on.
     pub fn expires_at(&self) -> u64 {
         self.expires_at
+    }
+
+    /// The consent as one line of JSON, for a store that keeps it outside the process (a
+    /// database row, a Redis value): `{"otp_mac","expires_at","attempts_left","audience",
+    /// "nonce","outcome","value","subject"}`. It holds the OTP's MAC and the outcome (a status
+    /// and a pairwise subject): keep it as confidential as the consent itself. Zeroized on
+    /// drop.
+    pub fn to_json(&self) -> Zeroizing<String> {
+        Zeroizing::new(serde_json::to_string(&self.to_stored()).expect("plain structs serialize"))
+    }
+
+    /// Reads what [`PendingConsent::to_json`] wrote. Error: `consent_store_unavailable` when
+    /// it is not such a consent (the detail never quotes it).
+    pub fn from_json(text: &[u8]) -> Result<PendingConsent> {
+        let stored: StoredConsent = serde_json::from_slice(text)
+            .map_err(|_| Error::new(ErrorCode::ConsentStoreUnavailable, "not a pending consent"))?;
+        PendingConsent::from_stored(stored).map_err(|what| {
+            Error::new(
+                ErrorCode::ConsentStoreUnavailable,
+                format!("not a pending consent: {what}"),
+            )
+        })
+    }
+
+    pub(crate) fn to_stored(&self) -> StoredConsent {
+        StoredConsent {
+            otp_mac: encode_segment(&self.otp_mac),
+            expires_at: self.expires_at,
+            attempts_left: self.attempts_left,
+            audience: self.audience.clone(),
+            nonce: self.nonce.clone(),
+            outcome: self.outcome.kind,
+            value: self.outcome.value,
+            subject: self.outcome.subject.clone(),
+        }
+    }
+
+    pub(crate) fn from_stored(
+        stored: StoredConsent,
+    ) -> std::result::Result<PendingConsent, String> {
+        let mac = Zeroizing::new(decode_segment(&stored.otp_mac, "otp_mac").unwrap_or_default());
+        let otp_mac: [u8; 32] = mac
+            .as_slice()
+            .try_into()
+            .map_err(|_| "otp_mac is not 32 bytes of base64url".to_owned())?;
+        let outcome = PendingOutcome {
+            kind: stored.outcome,
+            value: stored.value,
+            subject: stored.subject.clone(),
+        };
+        if !outcome.is_well_formed() {
+            return Err("the outcome is not nobody, a status and subject, or a refusal".into());
+        }
+        if !crate::token::is_valid_id(&stored.audience)
+            || !crate::token::is_valid_nonce(&stored.nonce)
+        {
+            return Err("the audience or nonce is not well formed".into());
+        }
+        Ok(PendingConsent {
+            otp_mac,
+            expires_at: stored.expires_at,
+            attempts_left: stored.attempts_left,
+            audience: stored.audience.clone(),
+            nonce: stored.nonce.clone(),
+            outcome,
+        })
     }
 }
 
@@ -132,9 +330,16 @@ pub trait ConsentStore: Send + Sync {
     /// no room even after dropping expired consents.
     fn insert(&self, id: &str, consent: PendingConsent, now: u64) -> Result<()>;
 
-    /// Runs `f` on the consent stored under `id`, then keeps or removes it as `f` answers;
-    /// returns false (without calling `f`) when there is none.
-    fn update(&self, id: &str, f: &mut dyn FnMut(&mut PendingConsent) -> StoreAction) -> bool;
+    /// Runs `f` on the consent stored under `id`, then keeps or removes it as `f` answers,
+    /// all in one atomic step (a database transaction, a Redis `WATCH`/`MULTI`, a lock);
+    /// returns `Ok(false)` (without calling `f`) when there is none. Error: the store's own
+    /// (`consent_store_unavailable`): `complete` then issues nothing. A store that cannot
+    /// tell whether its change was saved must answer an error, never `Ok(true)`.
+    fn update(
+        &self,
+        id: &str,
+        f: &mut dyn FnMut(&mut PendingConsent) -> StoreAction,
+    ) -> Result<bool>;
 
     /// Counts one `begin` for the mobile number whose keyed hash is `key`, at `now`.
     /// Error: `rate_limited` when `limit` begins were already counted in the rolling window
@@ -222,8 +427,12 @@ impl ConsentStore for MemoryConsentStore {
         self.lock().insert(id, consent, now, self.consent_capacity)
     }
 
-    fn update(&self, id: &str, f: &mut dyn FnMut(&mut PendingConsent) -> StoreAction) -> bool {
-        self.lock().update(id, f)
+    fn update(
+        &self,
+        id: &str,
+        f: &mut dyn FnMut(&mut PendingConsent) -> StoreAction,
+    ) -> Result<bool> {
+        Ok(self.lock().update(id, f))
     }
 
     fn count_begin(&self, key: &[u8; 32], now: u64, window: u64, limit: u32) -> Result<()> {
@@ -366,10 +575,39 @@ mod tests {
             otp_mac: [1; 32],
             expires_at,
             attempts_left: 3,
-            beneficiary: None,
-            audience: "a".into(),
+            audience: "aud".into(),
             nonce: "n".into(),
+            outcome: PendingOutcome::nobody(),
         }
+    }
+
+    #[test]
+    fn pending_consent_round_trips_and_refuses_bad_text() {
+        let mut c = pending(100);
+        c.outcome = PendingOutcome::issue(
+            VaccinationStatus::FullyVaccinated,
+            encode_segment(&[3u8; 32]),
+        );
+        let back = PendingConsent::from_json(c.to_json().as_bytes()).unwrap();
+        assert_eq!(back.to_json(), c.to_json());
+        assert!(matches!(
+            back.clone().outcome.take(),
+            Resolved::Issue(VaccinationStatus::FullyVaccinated, _)
+        ));
+        for bad in [&b"{}"[..], b"[]", b"not json"] {
+            let err = PendingConsent::from_json(bad).unwrap_err();
+            assert_eq!(err.code(), ErrorCode::ConsentStoreUnavailable);
+        }
+        let text = c.to_json().replace("\"outcome\":1", "\"outcome\":2");
+        assert!(PendingConsent::from_json(text.as_bytes()).is_err());
+    }
+
+    #[test]
+    fn otp_equality_is_by_value() {
+        let a = Otp(Zeroizing::new("123456".into()));
+        assert_eq!(a, Otp(Zeroizing::new("123456".into())));
+        assert_ne!(a, Otp(Zeroizing::new("123457".into())));
+        assert_ne!(a, Otp(Zeroizing::new("12345".into())));
     }
 
     #[test]
@@ -408,9 +646,9 @@ mod tests {
         assert_eq!(err.code(), ErrorCode::ConsentStoreFull);
         store.insert("c", pending(300), 100).unwrap();
         assert_eq!(store.len(), 2);
-        assert!(!store.update("a", &mut |_| StoreAction::Keep));
-        assert!(store.update("b", &mut |_| StoreAction::Remove));
-        assert!(!store.update("b", &mut |_| StoreAction::Keep));
+        assert!(!store.update("a", &mut |_| StoreAction::Keep).unwrap());
+        assert!(store.update("b", &mut |_| StoreAction::Remove).unwrap());
+        assert!(!store.update("b", &mut |_| StoreAction::Keep).unwrap());
         assert_eq!(store.len(), 1);
     }
 

@@ -2,12 +2,11 @@
 //! different processes (the `kycvs consent` commands).
 
 use crate::consent::{
-    ConsentStore, DEFAULT_CONSENT_CAPACITY, DEFAULT_RATE_CAPACITY, PendingBeneficiary,
-    PendingConsent, RateEntry, StoreAction, StoreState,
+    ConsentStore, DEFAULT_CONSENT_CAPACITY, DEFAULT_RATE_CAPACITY, PendingConsent, RateEntry,
+    StoreAction, StoreState, StoredConsent,
 };
 use crate::error::{Error, ErrorCode, Result};
 use crate::keys::os_random;
-use crate::schedule::{DoseKind, DoseRecord};
 use crate::token::{decode_segment, encode_segment};
 use std::collections::VecDeque;
 use std::fmt;
@@ -15,37 +14,36 @@ use std::fs::{self, File, OpenOptions};
 use std::io::{self, Read, Write};
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
-use std::time::{Duration, SystemTime};
 use zeroize::Zeroizing;
 
 /// The largest consent store file read, in bytes.
 pub const MAX_CONSENT_FILE_LEN: usize = 64 * 1024 * 1024;
 
-/// The version number written in (and required of) a consent store file.
-const FILE_VERSION: u32 = 1;
-/// How long a call waits for another process's lock before failing.
-const LOCK_WAIT: Duration = Duration::from_secs(10);
-/// A lock file older than this was left by a process that died holding it.
-const STALE_LOCK: Duration = Duration::from_secs(30);
+/// The version number written in (and required of) a consent store file. Version 1 held
+/// beneficiary ids and dose records and is refused.
+const FILE_VERSION: u32 = 2;
 
 /// A [`ConsentStore`] in one JSON file (mode 0600), shared by every process that opens the
 /// same path.
 ///
-/// Each call takes an exclusive lock (the file `<path>.lock`, created with `O_EXCL` and
-/// removed afterwards; a lock older than 30 s is taken to be left over by a crashed process
-/// and broken), reads the file, applies the same rules as [`crate::MemoryConsentStore`], and
-/// writes the result to a temporary file in the same directory that then replaces the file
-/// (rename), so a reader never sees it half-written. Expired consents and idle rate counters
-/// are dropped on every `insert` and `count_begin`.
+/// Each call takes an exclusive operating-system advisory lock (`flock` on Unix, `LockFileEx`
+/// on Windows) on the sidecar file `<path>.lock`, which is created once (mode 0600) and never
+/// deleted; it reads the file, applies the same rules as [`crate::MemoryConsentStore`], and
+/// writes the result to a temporary file in the same directory that is synced and then
+/// renamed over the file, so a reader never sees it half-written. A call waits for the lock
+/// as long as another holds it: there is no timeout and no stale-lock breaking, so a slow
+/// holder never loses its lock and no clock is involved. A process that dies holding the lock
+/// releases it (the operating system closes its files). Expired consents and idle rate
+/// counters are dropped on every `insert` and `count_begin`.
 ///
-/// The file holds exactly what a [`PendingConsent`] holds (the OTP's MAC, the consent id,
-/// times, attempts left, the audience, the nonce, and the matched beneficiary's id and dose
-/// records) and the rate counters (keyed by a MAC of the mobile number): no OTP, mobile
-/// number or name.
+/// The file holds each consent id with what a [`PendingConsent`] holds (the OTP's MAC, the
+/// expiry, attempts left, the audience, the nonce, and the outcome: a status and pairwise
+/// subject, an error code, or nobody) and the rate counters (keyed by a MAC of the mobile
+/// number): no OTP, mobile number, name, beneficiary id or dose record.
 ///
-/// Failures: an unreadable or invalid file is `invalid_argument` from `insert` and
-/// `count_begin`; `update` answers "no such consent" (fail closed: `complete` then says
-/// `consent_not_found` and issues nothing), also when its write fails.
+/// Failures: a file that cannot be locked, read or written, or is not a consent store file
+/// of this version (the earlier version included), is `consent_store_unavailable`, from
+/// every call (`complete` then issues nothing).
 pub struct FileConsentStore {
     path: PathBuf,
     lock_path: PathBuf,
@@ -57,8 +55,9 @@ pub struct FileConsentStore {
 impl FileConsentStore {
     /// A store in the file `path` (created on the first write; its directory must exist),
     /// holding at most [`DEFAULT_CONSENT_CAPACITY`] consents and [`DEFAULT_RATE_CAPACITY`]
-    /// rate counters. An existing file is read once now. Error: `consent_store_unavailable`
-    /// when it cannot be locked or read or is not a consent store file.
+    /// rate counters. An existing file is read once now (waiting for the lock as long as
+    /// another process holds it). Error: `consent_store_unavailable` when it cannot be
+    /// locked or read or is not a consent store file.
     pub fn open(path: impl Into<PathBuf>) -> Result<FileConsentStore> {
         let path = path.into();
         let mut lock_name = path.file_name().unwrap_or_default().to_os_string();
@@ -164,12 +163,15 @@ impl ConsentStore for FileConsentStore {
         })?
     }
 
-    fn update(&self, id: &str, f: &mut dyn FnMut(&mut PendingConsent) -> StoreAction) -> bool {
+    fn update(
+        &self,
+        id: &str,
+        f: &mut dyn FnMut(&mut PendingConsent) -> StoreAction,
+    ) -> Result<bool> {
         self.transact(|state| {
             let found = state.update(id, f);
             (found, found)
         })
-        .unwrap_or(false)
     }
 
     fn count_begin(&self, key: &[u8; 32], now: u64, window: u64, limit: u32) -> Result<()> {
@@ -215,28 +217,7 @@ struct FileState {
 #[serde(deny_unknown_fields)]
 struct FileConsent {
     id: String,
-    otp_mac: String,
-    expires_at: u64,
-    attempts_left: u32,
-    audience: String,
-    nonce: String,
-    beneficiary: Option<FileBeneficiary>,
-}
-
-#[derive(serde::Serialize, serde::Deserialize)]
-#[serde(deny_unknown_fields)]
-struct FileBeneficiary {
-    id: String,
-    doses: Vec<FileDose>,
-}
-
-#[derive(serde::Serialize, serde::Deserialize)]
-#[serde(deny_unknown_fields)]
-struct FileDose {
-    product: String,
-    dose: u32,
-    date: String,
-    kind: String,
+    consent: StoredConsent,
 }
 
 #[derive(serde::Serialize, serde::Deserialize)]
@@ -256,24 +237,7 @@ fn encode_state(state: &StoreState) -> String {
             let c = state.consents.get(id)?;
             Some(FileConsent {
                 id: id.clone(),
-                otp_mac: encode_segment(&c.otp_mac),
-                expires_at: c.expires_at,
-                attempts_left: c.attempts_left,
-                audience: c.audience.clone(),
-                nonce: c.nonce.clone(),
-                beneficiary: c.beneficiary.as_ref().map(|b| FileBeneficiary {
-                    id: b.id.clone(),
-                    doses: b
-                        .doses
-                        .iter()
-                        .map(|d| FileDose {
-                            product: d.product.clone(),
-                            dose: d.dose,
-                            date: d.date.clone(),
-                            kind: d.kind.as_str().to_owned(),
-                        })
-                        .collect(),
-                }),
+                consent: c.to_stored(),
             })
         })
         .collect();
@@ -313,34 +277,7 @@ fn decode_state(bytes: &[u8]) -> std::result::Result<StoreState, String> {
     };
     let mut state = StoreState::default();
     for c in file.consents {
-        let beneficiary = match c.beneficiary {
-            None => None,
-            Some(b) => {
-                let mut doses = Vec::with_capacity(b.doses.len());
-                for d in b.doses {
-                    let kind = match d.kind.as_str() {
-                        "primary" => DoseKind::Primary,
-                        "precaution" => DoseKind::Precaution,
-                        _ => return Err("a dose kind is not primary or precaution".into()),
-                    };
-                    doses.push(DoseRecord {
-                        product: d.product,
-                        dose: d.dose,
-                        date: d.date,
-                        kind,
-                    });
-                }
-                Some(PendingBeneficiary { id: b.id, doses })
-            }
-        };
-        let consent = PendingConsent {
-            otp_mac: mac(&c.otp_mac, "otp_mac")?,
-            expires_at: c.expires_at,
-            attempts_left: c.attempts_left,
-            beneficiary,
-            audience: c.audience,
-            nonce: c.nonce,
-        };
+        let consent = PendingConsent::from_stored(c.consent)?;
         if state.consents.contains_key(&c.id) {
             return Err("a consent id is listed twice".into());
         }
@@ -366,41 +303,30 @@ fn decode_state(bytes: &[u8]) -> std::result::Result<StoreState, String> {
     Ok(state)
 }
 
-/// An exclusive lock across processes: a lock file created with `O_EXCL`, removed on drop.
-struct FileLock<'a>(&'a Path);
+/// An exclusive lock across processes: an OS advisory lock on a sidecar file that is never
+/// deleted (so no two processes can ever lock two different files of that name). Released
+/// when the file is closed: on drop, or by the OS when the process dies.
+struct FileLock(File);
 
-impl<'a> FileLock<'a> {
-    fn acquire(path: &'a Path) -> io::Result<FileLock<'a>> {
-        let started = SystemTime::now();
-        loop {
-            match private_options().open(path) {
-                Ok(_) => return Ok(FileLock(path)),
-                Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {
-                    let age = fs::metadata(path)
-                        .and_then(|m| m.modified())
-                        .ok()
-                        .and_then(|t| t.elapsed().ok());
-                    if age.is_some_and(|age| age > STALE_LOCK) {
-                        let _ = fs::remove_file(path);
-                        continue;
-                    }
-                    if started.elapsed().unwrap_or_default() > LOCK_WAIT {
-                        return Err(io::Error::new(
-                            io::ErrorKind::WouldBlock,
-                            "another process holds the lock",
-                        ));
-                    }
-                    std::thread::sleep(Duration::from_millis(2));
-                }
-                Err(e) => return Err(e),
-            }
+impl FileLock {
+    fn acquire(path: &Path) -> io::Result<FileLock> {
+        let mut options = OpenOptions::new();
+        options.read(true).write(true).create(true).truncate(false);
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::OpenOptionsExt;
+            options.mode(0o600);
         }
+        let file = options.open(path)?;
+        file.lock()?;
+        Ok(FileLock(file))
     }
 }
 
-impl Drop for FileLock<'_> {
+impl Drop for FileLock {
     fn drop(&mut self) {
-        let _ = fs::remove_file(self.0);
+        // Closing the file releases the lock too; unlocking first says so explicitly.
+        let _ = self.0.unlock();
     }
 }
 

@@ -22,6 +22,25 @@ impl ErrorCode {
     pub const fn is_verification_failure(self) -> bool {
         (self as u32) < 100
     }
+
+    /// True for the codes by which the consent flow refuses a person's request, as opposed
+    /// to a usage, configuration or system error: `consent_not_found`, `consent_expired`,
+    /// `otp_mismatch`, `attempts_exhausted`, `rate_limited`, `consent_store_full`, and
+    /// `unknown_product` / `invalid_dose_records` (a correct OTP for records that give no
+    /// status). A front end answers these as a refusal (the CLI exits 1).
+    pub const fn is_consent_refusal(self) -> bool {
+        matches!(
+            self,
+            ErrorCode::ConsentNotFound
+                | ErrorCode::ConsentExpired
+                | ErrorCode::OtpMismatch
+                | ErrorCode::AttemptsExhausted
+                | ErrorCode::RateLimited
+                | ErrorCode::ConsentStoreFull
+                | ErrorCode::UnknownProduct
+                | ErrorCode::InvalidDoseRecords
+        )
+    }
 }
 
 impl fmt::Display for ErrorCode {

@@ -13,7 +13,8 @@
 //!   get a [`VerifiedStatus`]; [`inspect_unverified`] decodes without trusting anything.
 //! - [`IssuanceService`] is the issuer side end to end: a [`Registry`] of beneficiaries (the
 //!   built-in [`JsonlRegistry`]), status rules from a [`VaccineSchedule`], OTP consent and
-//!   pairwise pseudonymous subjects ([`PseudonymKey`]).
+//!   pairwise pseudonymous subjects ([`PseudonymKey`]); its two steps are also usable alone
+//!   ([`ConsentStarter`], [`ConsentCompleter`]), all built by one [`IssuanceBuilder`].
 //! - [`ReplayGuard`] lets a verifier refuse a second presentation of one token.
 //! - Every failure is an [`Error`] with a stable [`ErrorCode`].
 //!
@@ -79,7 +80,10 @@ pub use consent::{
 };
 pub use consent_file::{FileConsentStore, MAX_CONSENT_FILE_LEN};
 pub use error::{Error, ErrorCode, Result};
-pub use issuance::{ConsentConfig, IssuanceService, OTP_KEY_LEN};
+pub use issuance::{
+    ConsentCompleter, ConsentConfig, ConsentRequest, ConsentStarter, IssuanceBuilder,
+    IssuanceService, OTP_KEY_LEN,
+};
 pub use issue::{DEFAULT_TTL, Issuer, MAX_TTL, TokenRequest, hazmat};
 pub use keys::{PublicKey, SigningKey, jwk_thumbprint};
 pub use pseudonym::{PSEUDONYM_KEY_LEN, PseudonymKey};

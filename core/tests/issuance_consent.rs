@@ -5,8 +5,8 @@ mod issuance_support;
 
 use issuance_support::*;
 use kycvs_core::{
-    ConsentConfig, ErrorCode, IssuanceService, Issuer, JsonlRegistry, MemoryConsentStore,
-    VaccinationStatus, inspect_unverified,
+    ConsentConfig, ConsentRequest, ErrorCode, IssuanceService, Issuer, JsonlRegistry,
+    MemoryConsentStore, VaccinationStatus, inspect_unverified,
 };
 use std::sync::Arc;
 
@@ -26,7 +26,15 @@ fn each_status_is_issued_and_verifies() {
     ] {
         let p = person_with(Ok(status));
         let c = service
-            .begin(&p.mobile, &p.name, AUDIENCE, "PNR-1", NOW)
+            .begin(
+                &ConsentRequest {
+                    mobile: &p.mobile,
+                    name: &p.name,
+                    audience: AUDIENCE,
+                    nonce: "PNR-1",
+                },
+                NOW,
+            )
             .unwrap();
         assert_eq!(c.expires_at, NOW + 180);
         assert_eq!(c.consent_id.len(), 22);
@@ -46,7 +54,17 @@ fn subject_is_pairwise_and_stable() {
     let service = service();
     let p = person_with(Ok(VaccinationStatus::FullyVaccinated));
     let sub = |aud: &str| {
-        let c = service.begin(&p.mobile, &p.name, aud, "n", NOW).unwrap();
+        let c = service
+            .begin(
+                &ConsentRequest {
+                    mobile: &p.mobile,
+                    name: &p.name,
+                    audience: aud,
+                    nonce: "n",
+                },
+                NOW,
+            )
+            .unwrap();
         let token = service
             .complete(&c.consent_id, c.otp.expose(), NOW)
             .unwrap();
@@ -71,7 +89,17 @@ fn person_found_by_formatted_mobile_and_differently_written_name() {
     let p = person_with(Ok(VaccinationStatus::FullyVaccinated));
     let mobile = format!("+91 {}-{}", &p.mobile[..5], &p.mobile[5..]);
     let name = format!("  {}  ", p.name.to_uppercase().replace(' ', "   "));
-    let c = service.begin(&mobile, &name, AUDIENCE, "n", NOW).unwrap();
+    let c = service
+        .begin(
+            &ConsentRequest {
+                mobile: &mobile,
+                name: &name,
+                audience: AUDIENCE,
+                nonce: "n",
+            },
+            NOW,
+        )
+        .unwrap();
     service
         .complete(&c.consent_id, c.otp.expose(), NOW)
         .unwrap();
@@ -82,7 +110,15 @@ fn single_use() {
     let service = service();
     let p = person_with(Ok(VaccinationStatus::FullyVaccinated));
     let c = service
-        .begin(&p.mobile, &p.name, AUDIENCE, "n", NOW)
+        .begin(
+            &ConsentRequest {
+                mobile: &p.mobile,
+                name: &p.name,
+                audience: AUDIENCE,
+                nonce: "n",
+            },
+            NOW,
+        )
         .unwrap();
     service
         .complete(&c.consent_id, c.otp.expose(), NOW + 1)
@@ -98,11 +134,27 @@ fn expiry() {
     let service = service();
     let p = person_with(Ok(VaccinationStatus::FullyVaccinated));
     let c = service
-        .begin(&p.mobile, &p.name, AUDIENCE, "n", NOW)
+        .begin(
+            &ConsentRequest {
+                mobile: &p.mobile,
+                name: &p.name,
+                audience: AUDIENCE,
+                nonce: "n",
+            },
+            NOW,
+        )
         .unwrap();
     // Last valid second.
     let c2 = service
-        .begin(&p.mobile, &p.name, AUDIENCE, "n", NOW)
+        .begin(
+            &ConsentRequest {
+                mobile: &p.mobile,
+                name: &p.name,
+                audience: AUDIENCE,
+                nonce: "n",
+            },
+            NOW,
+        )
         .unwrap();
     service
         .complete(&c2.consent_id, c2.otp.expose(), NOW + 179)
@@ -122,7 +174,15 @@ fn wrong_otp_then_right_one() {
     let service = service();
     let p = person_with(Ok(VaccinationStatus::PartiallyVaccinated));
     let c = service
-        .begin(&p.mobile, &p.name, AUDIENCE, "n", NOW)
+        .begin(
+            &ConsentRequest {
+                mobile: &p.mobile,
+                name: &p.name,
+                audience: AUDIENCE,
+                nonce: "n",
+            },
+            NOW,
+        )
         .unwrap();
     let err = service
         .complete(&c.consent_id, &wrong(c.otp.expose()), NOW)
@@ -141,7 +201,15 @@ fn attempt_limit() {
     let service = service();
     let p = person_with(Ok(VaccinationStatus::FullyVaccinated));
     let c = service
-        .begin(&p.mobile, &p.name, AUDIENCE, "n", NOW)
+        .begin(
+            &ConsentRequest {
+                mobile: &p.mobile,
+                name: &p.name,
+                audience: AUDIENCE,
+                nonce: "n",
+            },
+            NOW,
+        )
         .unwrap();
     let bad = wrong(c.otp.expose());
     let codes: Vec<_> = (0..3)
@@ -180,44 +248,110 @@ fn rate_limit_per_normalised_mobile_per_rolling_hour() {
     ];
     for (i, m) in spellings.iter().enumerate() {
         service
-            .begin(m, &p.name, AUDIENCE, "n", NOW + i as u64)
+            .begin(
+                &ConsentRequest {
+                    mobile: m,
+                    name: &p.name,
+                    audience: AUDIENCE,
+                    nonce: "n",
+                },
+                NOW + i as u64,
+            )
             .unwrap();
     }
     let err = service
-        .begin(&p.mobile, &p.name, AUDIENCE, "n", NOW + 100)
+        .begin(
+            &ConsentRequest {
+                mobile: &p.mobile,
+                name: &p.name,
+                audience: AUDIENCE,
+                nonce: "n",
+            },
+            NOW + 100,
+        )
         .unwrap_err();
     assert_eq!(err.code(), ErrorCode::RateLimited);
     // A wrong name on the same mobile is limited the same way (it is the same mobile).
     let err = service
-        .begin(&p.mobile, "Nobody Here", AUDIENCE, "n", NOW + 100)
+        .begin(
+            &ConsentRequest {
+                mobile: &p.mobile,
+                name: "Nobody Here",
+                audience: AUDIENCE,
+                nonce: "n",
+            },
+            NOW + 100,
+        )
         .unwrap_err();
     assert_eq!(err.code(), ErrorCode::RateLimited);
     // Other mobiles are not affected.
     let q = people().into_iter().find(|q| q.mobile != p.mobile).unwrap();
     service
-        .begin(&q.mobile, &q.name, AUDIENCE, "n", NOW + 100)
+        .begin(
+            &ConsentRequest {
+                mobile: &q.mobile,
+                name: &q.name,
+                audience: AUDIENCE,
+                nonce: "n",
+            },
+            NOW + 100,
+        )
         .unwrap();
     // One hour after the first begin, its slot is free again (refused begins were not
     // counted), and only that one.
     let c = service
-        .begin(&p.mobile, &p.name, AUDIENCE, "n", NOW + 3_600)
+        .begin(
+            &ConsentRequest {
+                mobile: &p.mobile,
+                name: &p.name,
+                audience: AUDIENCE,
+                nonce: "n",
+            },
+            NOW + 3_600,
+        )
         .unwrap();
     service
         .complete(&c.consent_id, c.otp.expose(), NOW + 3_600)
         .unwrap();
     let err = service
-        .begin(&p.mobile, &p.name, AUDIENCE, "n", NOW + 3_600)
+        .begin(
+            &ConsentRequest {
+                mobile: &p.mobile,
+                name: &p.name,
+                audience: AUDIENCE,
+                nonce: "n",
+            },
+            NOW + 3_600,
+        )
         .unwrap_err();
     assert_eq!(err.code(), ErrorCode::RateLimited);
     service
-        .begin(&p.mobile, &p.name, AUDIENCE, "n", NOW + 3_601)
+        .begin(
+            &ConsentRequest {
+                mobile: &p.mobile,
+                name: &p.name,
+                audience: AUDIENCE,
+                nonce: "n",
+            },
+            NOW + 3_601,
+        )
         .unwrap();
 }
 
 /// Everything a caller can observe of one begin + three wrong completes: error codes and
 /// details, and the shape of the challenge.
 fn observe(service: &IssuanceService, mobile: &str, name: &str, t: u64) -> Vec<String> {
-    let c = service.begin(mobile, name, AUDIENCE, "n", t).unwrap();
+    let c = service
+        .begin(
+            &ConsentRequest {
+                mobile,
+                name,
+                audience: AUDIENCE,
+                nonce: "n",
+            },
+            t,
+        )
+        .unwrap();
     let mut seen = vec![format!(
         "id:{} otp:{} exp:{}",
         c.consent_id.len(),
@@ -255,7 +389,15 @@ fn unknown_mobile_and_wrong_name_are_indistinguishable() {
     );
     // A real person typing wrong OTPs sees exactly the same answers.
     let c = service
-        .begin(&p.mobile, &p.name, AUDIENCE, "n", NOW)
+        .begin(
+            &ConsentRequest {
+                mobile: &p.mobile,
+                name: &p.name,
+                audience: AUDIENCE,
+                nonce: "n",
+            },
+            NOW,
+        )
         .unwrap();
     let real: Vec<String> = (0..3)
         .map(|_| {
@@ -275,7 +417,15 @@ fn two_concurrent_completes_give_exactly_one_token() {
     let p = person_with(Ok(VaccinationStatus::FullyVaccinated));
     for round in 0..20u64 {
         let c = service
-            .begin(&p.mobile, &p.name, AUDIENCE, "n", NOW + round * 3_600)
+            .begin(
+                &ConsentRequest {
+                    mobile: &p.mobile,
+                    name: &p.name,
+                    audience: AUDIENCE,
+                    nonce: "n",
+                },
+                NOW + round * 3_600,
+            )
             .unwrap();
         let barrier = Arc::new(std::sync::Barrier::new(8));
         let handles: Vec<_> = (0..8)
@@ -304,21 +454,48 @@ fn two_concurrent_completes_give_exactly_one_token() {
 
 #[test]
 fn bounded_store() {
-    let service = service().with_consent_store(Box::new(MemoryConsentStore::with_capacity(3, 100)));
+    let service = builder()
+        .consent_store(Arc::new(MemoryConsentStore::with_capacity(3, 100)))
+        .build()
+        .unwrap();
     let all = people();
     for (i, p) in all.iter().take(3).enumerate() {
         service
-            .begin(&p.mobile, &p.name, AUDIENCE, "n", NOW + i as u64)
+            .begin(
+                &ConsentRequest {
+                    mobile: &p.mobile,
+                    name: &p.name,
+                    audience: AUDIENCE,
+                    nonce: "n",
+                },
+                NOW + i as u64,
+            )
             .unwrap();
     }
     let p = &all[3];
     let err = service
-        .begin(&p.mobile, &p.name, AUDIENCE, "n", NOW + 10)
+        .begin(
+            &ConsentRequest {
+                mobile: &p.mobile,
+                name: &p.name,
+                audience: AUDIENCE,
+                nonce: "n",
+            },
+            NOW + 10,
+        )
         .unwrap_err();
     assert_eq!(err.code(), ErrorCode::ConsentStoreFull);
     // After the first consents expire there is room again.
     service
-        .begin(&p.mobile, &p.name, AUDIENCE, "n", NOW + 180)
+        .begin(
+            &ConsentRequest {
+                mobile: &p.mobile,
+                name: &p.name,
+                audience: AUDIENCE,
+                nonce: "n",
+            },
+            NOW + 180,
+        )
         .unwrap();
 }
 
@@ -327,7 +504,15 @@ fn records_without_a_status_fail_after_the_otp() {
     let service = service();
     let p = person_with(Err(ErrorCode::UnknownProduct));
     let c = service
-        .begin(&p.mobile, &p.name, AUDIENCE, "n", NOW)
+        .begin(
+            &ConsentRequest {
+                mobile: &p.mobile,
+                name: &p.name,
+                audience: AUDIENCE,
+                nonce: "n",
+            },
+            NOW,
+        )
         .unwrap();
     let err = service
         .complete(&c.consent_id, c.otp.expose(), NOW)
@@ -340,7 +525,18 @@ fn argument_errors() {
     let service = service();
     let p = person_with(Ok(VaccinationStatus::FullyVaccinated));
     let code = |m: &str, n: &str, a: &str, nonce: &str, now: u64| {
-        service.begin(m, n, a, nonce, now).unwrap_err().code()
+        service
+            .begin(
+                &ConsentRequest {
+                    mobile: m,
+                    name: n,
+                    audience: a,
+                    nonce,
+                },
+                now,
+            )
+            .unwrap_err()
+            .code()
     };
     assert_eq!(
         code("12345", &p.name, AUDIENCE, "n", NOW),
@@ -398,22 +594,31 @@ fn config_is_checked_and_applied() {
     ];
     for config in bad {
         assert_eq!(
-            service().with_config(config).unwrap_err().code(),
+            builder().config(config).build().unwrap_err().code(),
             ErrorCode::InvalidArgument
         );
     }
-    let service = service()
-        .with_config(ConsentConfig {
+    let service = builder()
+        .config(ConsentConfig {
             otp_ttl: 60,
             max_attempts: 1,
             rate_limit: 2,
             rate_window: 600,
             token_ttl: 120,
         })
+        .build()
         .unwrap();
     let p = person_with(Ok(VaccinationStatus::FullyVaccinated));
     let c = service
-        .begin(&p.mobile, &p.name, AUDIENCE, "n", NOW)
+        .begin(
+            &ConsentRequest {
+                mobile: &p.mobile,
+                name: &p.name,
+                audience: AUDIENCE,
+                nonce: "n",
+            },
+            NOW,
+        )
         .unwrap();
     assert_eq!(c.expires_at, NOW + 60);
     let err = service
@@ -421,7 +626,15 @@ fn config_is_checked_and_applied() {
         .unwrap_err();
     assert_eq!(err.code(), ErrorCode::AttemptsExhausted);
     let c = service
-        .begin(&p.mobile, &p.name, AUDIENCE, "n", NOW)
+        .begin(
+            &ConsentRequest {
+                mobile: &p.mobile,
+                name: &p.name,
+                audience: AUDIENCE,
+                nonce: "n",
+            },
+            NOW,
+        )
         .unwrap();
     let token = service
         .complete(&c.consent_id, c.otp.expose(), NOW)
@@ -430,7 +643,15 @@ fn config_is_checked_and_applied() {
     assert_eq!(claims["exp"].as_u64(), Some(NOW + 120));
     assert_eq!(
         service
-            .begin(&p.mobile, &p.name, AUDIENCE, "n", NOW)
+            .begin(
+                &ConsentRequest {
+                    mobile: &p.mobile,
+                    name: &p.name,
+                    audience: AUDIENCE,
+                    nonce: "n"
+                },
+                NOW
+            )
             .unwrap_err()
             .code(),
         ErrorCode::RateLimited
@@ -444,4 +665,65 @@ fn service_is_send_and_sync() {
     assert_send_sync::<JsonlRegistry>();
     assert_send_sync::<MemoryConsentStore>();
     assert_send_sync::<Issuer>();
+}
+
+#[test]
+fn sides_built_from_one_builder_share_keys_and_store() {
+    let b = builder();
+    let starter = b.build_starter().unwrap();
+    let completer = b.build_completer().unwrap();
+    let p = person_with(Ok(VaccinationStatus::FullyVaccinated));
+    let request = ConsentRequest {
+        mobile: &p.mobile,
+        name: &p.name,
+        audience: AUDIENCE,
+        nonce: "n",
+    };
+    let c = starter.begin(&request, NOW).unwrap();
+    let token = completer
+        .complete(&c.consent_id, c.otp.expose(), NOW + 1)
+        .unwrap();
+    let v = verifier().verify(&token, "n", NOW + 2).unwrap();
+    assert_eq!(v.sub(), starter.subject(AUDIENCE, &p.id));
+    // A side missing its part is a typed error, not a panic.
+    let none = kycvs_core::IssuanceBuilder::new();
+    assert_eq!(
+        none.build_starter().unwrap_err().code(),
+        ErrorCode::InvalidArgument
+    );
+    assert_eq!(
+        none.build_completer().unwrap_err().code(),
+        ErrorCode::InvalidArgument
+    );
+    // A separately built completer (its own random OTP key) completes nothing.
+    let other = builder().build_completer().unwrap();
+    let c = starter.begin(&request, NOW + 10).unwrap();
+    assert_eq!(
+        other
+            .complete(&c.consent_id, c.otp.expose(), NOW + 11)
+            .unwrap_err()
+            .code(),
+        ErrorCode::ConsentNotFound
+    );
+}
+
+#[test]
+fn refusals_are_classified_in_the_core() {
+    let refusals: Vec<ErrorCode> = ErrorCode::ALL
+        .into_iter()
+        .filter(|c| c.is_consent_refusal())
+        .collect();
+    assert_eq!(
+        refusals,
+        [
+            ErrorCode::UnknownProduct,
+            ErrorCode::InvalidDoseRecords,
+            ErrorCode::ConsentNotFound,
+            ErrorCode::ConsentExpired,
+            ErrorCode::OtpMismatch,
+            ErrorCode::AttemptsExhausted,
+            ErrorCode::RateLimited,
+            ErrorCode::ConsentStoreFull,
+        ]
+    );
 }

@@ -6,8 +6,8 @@ mod issuance_support;
 use base64::Engine as _;
 use issuance_support::*;
 use kycvs_core::{
-    ErrorCode, IssuanceService, JsonlRegistry, MemoryConsentStore, Mobile, NameKey, Registry,
-    VaccinationStatus, normalize_name,
+    ConsentRequest, ErrorCode, IssuanceService, JsonlRegistry, MemoryConsentStore, Mobile, NameKey,
+    Registry, VaccinationStatus, normalize_name,
 };
 
 /// Everything the flow let out: text to search.
@@ -78,7 +78,15 @@ fn no_phone_number_or_name_leaks() {
     for p in &chosen {
         t += 1;
         let spelled = format!("+91 {} {}", &p.mobile[..5], &p.mobile[5..]);
-        let c = service.begin(&spelled, &p.name, AUDIENCE, "PNR-9", t);
+        let c = service.begin(
+            &ConsentRequest {
+                mobile: &spelled,
+                name: &p.name,
+                audience: AUDIENCE,
+                nonce: "PNR-9",
+            },
+            t,
+        );
         out.result(&c);
         let c = c.unwrap();
         let r = service.complete(&c.consent_id, &wrong(c.otp.expose()), t);
@@ -108,14 +116,30 @@ fn no_phone_number_or_name_leaks() {
         format!("+1{}", p.mobile),
         format!("5{}", &p.mobile[1..]),
     ] {
-        out.result(&service.begin(&bad, &p.name, AUDIENCE, "n", t));
+        out.result(&service.begin(
+            &ConsentRequest {
+                mobile: &bad,
+                name: &p.name,
+                audience: AUDIENCE,
+                nonce: "n",
+            },
+            t,
+        ));
     }
     // Wrong name, unknown mobile, then the OTP typed back, wrong OTPs, exhaustion.
     for (m, n) in [
         (p.mobile.as_str(), "Someone Else"),
         ("6000000001", p.name.as_str()),
     ] {
-        let c = service.begin(m, n, AUDIENCE, "n", t);
+        let c = service.begin(
+            &ConsentRequest {
+                mobile: m,
+                name: n,
+                audience: AUDIENCE,
+                nonce: "n",
+            },
+            t,
+        );
         out.result(&c);
         let c = c.unwrap();
         for otp in [
@@ -128,20 +152,66 @@ fn no_phone_number_or_name_leaks() {
         out.result(&service.complete(&c.consent_id, c.otp.expose(), t));
     }
     // Bad name argument.
-    out.result(&service.begin(&p.mobile, "", AUDIENCE, "n", t));
+    out.result(&service.begin(
+        &ConsentRequest {
+            mobile: &p.mobile,
+            name: "",
+            audience: AUDIENCE,
+            nonce: "n",
+        },
+        t,
+    ));
     // Expiry.
-    let c = service.begin(&p.mobile, &p.name, AUDIENCE, "n", t).unwrap();
+    let c = service
+        .begin(
+            &ConsentRequest {
+                mobile: &p.mobile,
+                name: &p.name,
+                audience: AUDIENCE,
+                nonce: "n",
+            },
+            t,
+        )
+        .unwrap();
     out.result(&service.complete(&c.consent_id, c.otp.expose(), t + 180));
     out.result(&service.complete(&c.consent_id, c.otp.expose(), t + 181));
     // Rate limit.
     for _ in 0..6 {
-        out.result(&service.begin(&p.mobile, &p.name, AUDIENCE, "n", t));
+        out.result(&service.begin(
+            &ConsentRequest {
+                mobile: &p.mobile,
+                name: &p.name,
+                audience: AUDIENCE,
+                nonce: "n",
+            },
+            t,
+        ));
     }
     // A full store.
-    let small = issuance_support::service()
-        .with_consent_store(Box::new(MemoryConsentStore::with_capacity(1, 10)));
-    out.result(&small.begin(&chosen[0].mobile, &chosen[0].name, AUDIENCE, "n", t));
-    out.result(&small.begin(&chosen[1].mobile, &chosen[1].name, AUDIENCE, "n", t));
+    let small = issuance_support::builder()
+        .consent_store(std::sync::Arc::new(MemoryConsentStore::with_capacity(
+            1, 10,
+        )))
+        .build()
+        .unwrap();
+    out.result(&small.begin(
+        &ConsentRequest {
+            mobile: &chosen[0].mobile,
+            name: &chosen[0].name,
+            audience: AUDIENCE,
+            nonce: "n",
+        },
+        t,
+    ));
+    out.result(&small.begin(
+        &ConsentRequest {
+            mobile: &chosen[1].mobile,
+            name: &chosen[1].name,
+            audience: AUDIENCE,
+            nonce: "n",
+        },
+        t,
+    ));
     out.debug(&small);
     // Registry load errors over a line of the sample.
     let sample_line = kycvs_core::SAMPLE_REGISTRY_JSONL.lines().next().unwrap();
@@ -153,10 +223,13 @@ fn no_phone_number_or_name_leaks() {
     ] {
         out.result(&JsonlRegistry::from_jsonl(&broken).map(|_| ()));
     }
-    out.debug(&IssuanceService::new(
-        kycvs_core::Issuer::new(signing_key(), ISSUER).unwrap(),
-        std::sync::Arc::new(JsonlRegistry::sample()),
-    ));
+    out.debug(
+        &IssuanceService::builder(
+            kycvs_core::Issuer::new(signing_key(), ISSUER).unwrap(),
+            std::sync::Arc::new(JsonlRegistry::sample()),
+        )
+        .build(),
+    );
 
     let text = out.0.join("\n");
     let folded = normalize_name(&text);

@@ -40,10 +40,15 @@ pub use bundle::{
 };
 pub use consent::{
     KYCVS_CONSENT_ID_BUF_LEN, KYCVS_OTP_BUF_LEN, KYCVS_OTP_KEY_LEN, KYCVS_PSEUDONYM_KEY_LEN,
-    kycvs_consent_challenge, kycvs_consent_challenge_clear, kycvs_consent_config,
-    kycvs_consent_config_default, kycvs_issuance_builder, kycvs_issuance_builder_build,
-    kycvs_issuance_builder_free, kycvs_issuance_builder_new, kycvs_issuance_builder_set_config,
-    kycvs_issuance_builder_set_otp_key, kycvs_issuance_builder_set_pseudonym_key,
+    kycvs_consent_challenge, kycvs_consent_challenge_clear, kycvs_consent_completer,
+    kycvs_consent_completer_complete, kycvs_consent_completer_free, kycvs_consent_config,
+    kycvs_consent_config_default, kycvs_consent_request, kycvs_consent_starter,
+    kycvs_consent_starter_begin, kycvs_consent_starter_free, kycvs_issuance_builder,
+    kycvs_issuance_builder_build, kycvs_issuance_builder_build_completer,
+    kycvs_issuance_builder_build_starter, kycvs_issuance_builder_free, kycvs_issuance_builder_new,
+    kycvs_issuance_builder_set_config, kycvs_issuance_builder_set_consent_file,
+    kycvs_issuance_builder_set_issuer, kycvs_issuance_builder_set_otp_key,
+    kycvs_issuance_builder_set_pseudonym_key, kycvs_issuance_builder_set_registry,
     kycvs_issuance_builder_set_schedule, kycvs_issuance_service, kycvs_issuance_service_begin,
     kycvs_issuance_service_complete, kycvs_issuance_service_free, kycvs_issuance_service_subject,
 };

@@ -1,7 +1,7 @@
 /* The issuer side through the C API: registries, status rules, the OTP consent flow with an
  * injected clock (expiry, attempt limit, rate limit, single use, wrong OTP, the same answers
- * for an unknown mobile number or name, two threads completing one consent), and the replay
- * guard. Usage: test_consent. Prints "N passed, M failed"; exits non-zero on failure. */
+ * for an unknown mobile number or name, two threads completing one consent), the builder's
+ * sides (a starter and a completer sharing a consent file), and the replay guard. Usage: test_consent. Prints "N passed, M failed"; exits non-zero on failure. */
 #define _POSIX_C_SOURCE 200809L
 #include "kycvs.h"
 
@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 static int passed, failed;
 
@@ -90,7 +91,9 @@ static void setup(void) {
 static const kycvs_issuance_service *service_with(const kycvs_consent_config *config) {
     kycvs_issuance_builder *b = NULL;
     const kycvs_issuance_service *svc = NULL;
-    if (kycvs_issuance_builder_new(issuer, registry, &b) != KYCVS_RESULT_OK ||
+    if (kycvs_issuance_builder_new(&b) != KYCVS_RESULT_OK ||
+        kycvs_issuance_builder_set_issuer(b, issuer) != KYCVS_RESULT_OK ||
+        kycvs_issuance_builder_set_registry(b, registry) != KYCVS_RESULT_OK ||
         kycvs_issuance_builder_set_pseudonym_key(b, PSEUDONYM_KEY, sizeof PSEUDONYM_KEY) !=
             KYCVS_RESULT_OK ||
         (config != NULL && kycvs_issuance_builder_set_config(b, config) != KYCVS_RESULT_OK) ||
@@ -102,11 +105,16 @@ static const kycvs_issuance_service *service_with(const kycvs_consent_config *co
     return svc;
 }
 
+static kycvs_consent_request request(const char *mobile, const char *name, const char *nonce) {
+    kycvs_consent_request r = {S(mobile), S(name), S(AUDIENCE), S(nonce)};
+    return r;
+}
+
 static kycvs_result begin(const kycvs_issuance_service *svc, const char *mobile,
                           const char *name, const char *nonce, uint64_t now,
                           kycvs_consent_challenge *out) {
-    return kycvs_issuance_service_begin(svc, S(mobile), S(name), S(AUDIENCE), S(nonce), now,
-                                        out);
+    kycvs_consent_request r = request(mobile, name, nonce);
+    return kycvs_issuance_service_begin(svc, &r, now, out);
 }
 
 static kycvs_result complete(const kycvs_issuance_service *svc, const char *id,
@@ -316,7 +324,13 @@ static void test_limits(void) {
     /* Limits out of range are refused when built. */
     kycvs_issuance_builder *b = NULL;
     const kycvs_issuance_service *none = NULL;
-    CHECK_RESULT(kycvs_issuance_builder_new(issuer, registry, &b), KYCVS_RESULT_OK);
+    CHECK_RESULT(kycvs_issuance_builder_new(&b), KYCVS_RESULT_OK);
+    /* A service needs an issuer and a registry. */
+    CHECK_RESULT(kycvs_issuance_builder_build(b, &none), KYCVS_RESULT_INVALID_ARGUMENT);
+    CHECK_RESULT(kycvs_issuance_builder_set_issuer(b, issuer), KYCVS_RESULT_OK);
+    CHECK_RESULT(kycvs_issuance_builder_build(b, &none), KYCVS_RESULT_INVALID_ARGUMENT);
+    CHECK_RESULT(kycvs_issuance_builder_set_registry(b, NULL), KYCVS_RESULT_NULL_ARGUMENT);
+    CHECK_RESULT(kycvs_issuance_builder_set_registry(b, registry), KYCVS_RESULT_OK);
     config.max_attempts = 0;
     CHECK_RESULT(kycvs_issuance_builder_set_config(b, &config), KYCVS_RESULT_OK);
     CHECK_RESULT(kycvs_issuance_builder_build(b, &none), KYCVS_RESULT_INVALID_ARGUMENT);
@@ -368,12 +382,14 @@ static void test_unknown_people(void) {
     CHECK_RESULT(begin(svc, "12345", FULL_NAME, "PNR-9", NOW, &c), KYCVS_RESULT_INVALID_MOBILE);
     CHECK(c.expires_at == 0x5a5a5a5a5a5a5a5aull); /* not written on failure */
     CHECK_RESULT(begin(svc, FULL_MOBILE, "   ", "PNR-9", NOW, &c), KYCVS_RESULT_INVALID_ARGUMENT);
-    CHECK_RESULT(kycvs_issuance_service_begin(svc, S(FULL_MOBILE), "\xff\xfe", 2, S(AUDIENCE),
-                                              S("PNR-9"), NOW, &c),
-                 KYCVS_RESULT_INVALID_ARGUMENT);
-    CHECK_RESULT(kycvs_issuance_service_begin(svc, S(FULL_MOBILE), S(FULL_NAME), S(AUDIENCE),
-                                              S("PNR\n9"), NOW, &c),
-                 KYCVS_RESULT_INVALID_ARGUMENT);
+    kycvs_consent_request r = request(FULL_MOBILE, "\xff\xfe", "PNR-9");
+    CHECK_RESULT(kycvs_issuance_service_begin(svc, &r, NOW, &c), KYCVS_RESULT_INVALID_ARGUMENT);
+    r = request(FULL_MOBILE, FULL_NAME, "PNR\n9");
+    CHECK_RESULT(kycvs_issuance_service_begin(svc, &r, NOW, &c), KYCVS_RESULT_INVALID_ARGUMENT);
+    r = request(FULL_MOBILE, FULL_NAME, "PNR-9");
+    r.audience = NULL;
+    CHECK_RESULT(kycvs_issuance_service_begin(svc, &r, NOW, &c), KYCVS_RESULT_NULL_ARGUMENT);
+    CHECK_RESULT(kycvs_issuance_service_begin(svc, NULL, NOW, &c), KYCVS_RESULT_NULL_ARGUMENT);
     CHECK_RESULT(begin(NULL, FULL_MOBILE, FULL_NAME, "PNR-9", NOW, &c),
                  KYCVS_RESULT_NULL_ARGUMENT);
     CHECK_RESULT(begin(svc, FULL_MOBILE, FULL_NAME, "PNR-9", NOW, NULL),
@@ -431,6 +447,90 @@ static kycvs_result verify_once(const kycvs_verifier *v, const char *token, cons
     kycvs_result r = kycvs_verifier_verify(v, S(token), S(nonce), now, &out);
     kycvs_verified_free(out);
     return r;
+}
+
+/* A starter and a completer, each built alone from its own builder, sharing an OTP key and a
+ * consent file, as two processes would: the completer has no registry. */
+static void test_sides_through_a_consent_file(void) {
+    char dir[] = "/tmp/kycvs-c-consent-XXXXXX";
+    if (mkdtemp(dir) == NULL) {
+        exit(2);
+    }
+    char path[128];
+    snprintf(path, sizeof path, "%s/consents.json", dir);
+    static const uint8_t OTP_KEY[KYCVS_OTP_KEY_LEN] = {5};
+
+    kycvs_issuance_builder *sb = NULL, *cb = NULL;
+    const kycvs_consent_starter *starter = NULL;
+    const kycvs_consent_completer *completer = NULL;
+    CHECK_RESULT(kycvs_issuance_builder_new(&sb), KYCVS_RESULT_OK);
+    CHECK_RESULT(kycvs_issuance_builder_build_starter(sb, &starter),
+                 KYCVS_RESULT_INVALID_ARGUMENT); /* no registry yet */
+    CHECK_RESULT(kycvs_issuance_builder_set_registry(sb, registry), KYCVS_RESULT_OK);
+    CHECK_RESULT(kycvs_issuance_builder_set_otp_key(sb, OTP_KEY, sizeof OTP_KEY), KYCVS_RESULT_OK);
+    CHECK_RESULT(kycvs_issuance_builder_set_consent_file(sb, S(path)), KYCVS_RESULT_OK);
+    CHECK_RESULT(kycvs_issuance_builder_build_starter(sb, &starter), KYCVS_RESULT_OK);
+
+    CHECK_RESULT(kycvs_issuance_builder_new(&cb), KYCVS_RESULT_OK);
+    CHECK_RESULT(kycvs_issuance_builder_build_completer(cb, &completer),
+                 KYCVS_RESULT_INVALID_ARGUMENT); /* no issuer yet */
+    CHECK_RESULT(kycvs_issuance_builder_set_issuer(cb, issuer), KYCVS_RESULT_OK);
+    CHECK_RESULT(kycvs_issuance_builder_set_otp_key(cb, OTP_KEY, sizeof OTP_KEY), KYCVS_RESULT_OK);
+    CHECK_RESULT(kycvs_issuance_builder_set_consent_file(cb, S(path)), KYCVS_RESULT_OK);
+    CHECK_RESULT(kycvs_issuance_builder_build_completer(cb, &completer), KYCVS_RESULT_OK);
+
+    kycvs_consent_request r = request(FULL_MOBILE, FULL_NAME, "PNR-F");
+    kycvs_consent_challenge c;
+    CHECK_RESULT(kycvs_consent_starter_begin(starter, &r, NOW, &c), KYCVS_RESULT_OK);
+    char token[KYCVS_TOKEN_BUF_LEN];
+    size_t len = 0;
+    CHECK_RESULT(kycvs_consent_completer_complete(completer, S(c.consent_id), S(c.otp), NOW + 1,
+                                                  token, sizeof token, &len),
+                 KYCVS_RESULT_OK);
+    CHECK(len == strlen(token));
+    kycvs_verified *v = NULL;
+    CHECK_RESULT(kycvs_verifier_verify(verifier, token, len, S("PNR-F"), NOW + 2, &v),
+                 KYCVS_RESULT_OK);
+    CHECK(kycvs_verified_status(v) == 2);
+    kycvs_verified_free(v);
+    CHECK_RESULT(kycvs_consent_completer_complete(completer, S(c.consent_id), S(c.otp), NOW + 1,
+                                                  token, sizeof token, &len),
+                 KYCVS_RESULT_CONSENT_NOT_FOUND);
+    CHECK_RESULT(kycvs_consent_starter_begin(NULL, &r, NOW, &c), KYCVS_RESULT_NULL_ARGUMENT);
+    CHECK_RESULT(kycvs_consent_completer_complete(NULL, S(c.consent_id), S(c.otp), NOW + 1,
+                                                  token, sizeof token, &len),
+                 KYCVS_RESULT_NULL_ARGUMENT);
+    kycvs_consent_challenge_clear(&c);
+
+    /* A file that is not a consent store is refused when built. */
+    char bad[160];
+    snprintf(bad, sizeof bad, "%s/bad.json", dir);
+    FILE *f = fopen(bad, "w");
+    if (f == NULL) {
+        exit(2);
+    }
+    fputs("not a consent store", f);
+    fclose(f);
+    const kycvs_consent_completer *none = NULL;
+    CHECK_RESULT(kycvs_issuance_builder_set_consent_file(cb, S(bad)), KYCVS_RESULT_OK);
+    CHECK_RESULT(kycvs_issuance_builder_build_completer(cb, &none),
+                 KYCVS_RESULT_CONSENT_STORE_UNAVAILABLE);
+    CHECK(none == NULL);
+    CHECK_RESULT(kycvs_issuance_builder_set_consent_file(cb, "\xff", 1),
+                 KYCVS_RESULT_INVALID_ARGUMENT);
+
+    kycvs_consent_starter_free(starter);
+    kycvs_consent_completer_free(completer);
+    kycvs_consent_starter_free(NULL);
+    kycvs_consent_completer_free(NULL);
+    kycvs_issuance_builder_free(sb);
+    kycvs_issuance_builder_free(cb);
+    remove(bad);
+    remove(path);
+    char lock[160];
+    snprintf(lock, sizeof lock, "%s.lock", path);
+    remove(lock);
+    rmdir(dir);
 }
 
 static void test_replay_guard(void) {
@@ -497,6 +597,7 @@ int main(void) {
     test_limits();
     test_unknown_people();
     test_concurrent_completes();
+    test_sides_through_a_consent_file();
     test_replay_guard();
     kycvs_verifier_free(verifier);
     kycvs_registry_free(registry);

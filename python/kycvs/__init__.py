@@ -23,6 +23,8 @@ import enum
 from ._kycvs import (
     ERROR_CODES,
     ConsentChallenge,
+    ConsentCompleter,
+    ConsentStarter,
     IssuanceService,
     Issuer,
     Registry,
@@ -81,7 +83,9 @@ from .exceptions import (
 __all__ = [
     "ERROR_CODES",
     "ConsentChallenge",
+    "ConsentCompleter",
     "ConsentError",
+    "ConsentStarter",
     "IssuanceService",
     "Issuer",
     "KycvsError",

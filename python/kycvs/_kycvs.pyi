@@ -1,5 +1,6 @@
 # Stubs for the native module kycvs._kycvs, written by hand and checked by mypy.stubtest.
 
+import os
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, Literal, final
 
@@ -20,6 +21,8 @@ __all__ = [
     "Registry",
     "VaccineSchedule",
     "IssuanceService",
+    "ConsentStarter",
+    "ConsentCompleter",
     "ConsentChallenge",
     "ReplayGuard",
 ]
@@ -211,6 +214,7 @@ class IssuanceService:
         schedule: VaccineSchedule | None = None,
         pseudonym_key: bytes | None = None,
         otp_key: bytes | None = None,
+        consent_file: str | os.PathLike[str] | None = None,
         otp_ttl: int = 180,
         max_attempts: int = 3,
         rate_limit: int = 5,
@@ -222,6 +226,48 @@ class IssuanceService:
     ) -> ConsentChallenge: ...
     def complete(self, consent_id: str, otp: str, *, now: int | None = None) -> str: ...
     def subject(self, audience: str, beneficiary_id: str) -> str: ...
+    @property
+    def issuer(self) -> str: ...
+
+@final
+class ConsentStarter:
+    """The begin side alone: registry look-up and OTP consent, no signing key."""
+
+    def __new__(
+        cls,
+        registry: Registry,
+        *,
+        schedule: VaccineSchedule | None = None,
+        pseudonym_key: bytes | None = None,
+        otp_key: bytes | None = None,
+        consent_file: str | os.PathLike[str] | None = None,
+        otp_ttl: int = 180,
+        max_attempts: int = 3,
+        rate_limit: int = 5,
+        rate_window: int = 3600,
+    ) -> ConsentStarter: ...
+    def begin(
+        self, *, mobile: str, name: str, audience: str, nonce: str, now: int | None = None
+    ) -> ConsentChallenge: ...
+    def subject(self, audience: str, beneficiary_id: str) -> str: ...
+
+@final
+class ConsentCompleter:
+    """The complete side alone: OTP check and signing, no registry."""
+
+    def __new__(
+        cls,
+        issuer: Issuer,
+        *,
+        otp_key: bytes | None = None,
+        consent_file: str | os.PathLike[str] | None = None,
+        otp_ttl: int = 180,
+        max_attempts: int = 3,
+        rate_limit: int = 5,
+        rate_window: int = 3600,
+        token_ttl: int = 300,
+    ) -> ConsentCompleter: ...
+    def complete(self, consent_id: str, otp: str, *, now: int | None = None) -> str: ...
     @property
     def issuer(self) -> str: ...
 

@@ -1,17 +1,19 @@
-//! The issuer side: `kycvs.Registry`, `kycvs.VaccineSchedule`, `kycvs.IssuanceService`,
-//! `kycvs.ConsentChallenge` and `kycvs.ReplayGuard`.
+//! The issuer side: `kycvs.Registry`, `kycvs.VaccineSchedule`, `kycvs.IssuanceService` and its
+//! two sides `kycvs.ConsentStarter` / `kycvs.ConsentCompleter` (all built by the core's one
+//! builder), `kycvs.ConsentChallenge` and `kycvs.ReplayGuard`.
 
 use crate::convert::{self, repr_str};
 use crate::errors::{Result, guard};
 use crate::issue::Issuer;
 use kycvs_core::{
-    ConsentConfig, DEFAULT_LEEWAY, DEFAULT_MAX_ATTEMPTS, DEFAULT_OTP_TTL, DEFAULT_RATE_LIMIT,
-    DEFAULT_RATE_WINDOW, DEFAULT_REPLAY_CAPACITY, DEFAULT_TTL, ErrorCode, JsonlRegistry,
-    PseudonymKey, VaccinationStatus, dose_records_from_json,
+    ConsentConfig, ConsentRequest, DEFAULT_LEEWAY, DEFAULT_MAX_ATTEMPTS, DEFAULT_OTP_TTL,
+    DEFAULT_RATE_LIMIT, DEFAULT_RATE_WINDOW, DEFAULT_REPLAY_CAPACITY, DEFAULT_TTL, ErrorCode,
+    IssuanceBuilder, JsonlRegistry, PseudonymKey, VaccinationStatus, dose_records_from_json,
 };
 use pyo3::prelude::*;
 use pyo3::sync::PyOnceLock;
 use pyo3::types::{PyAny, PyType};
+use std::path::PathBuf;
 use std::sync::Arc;
 
 // The text signatures below spell the defaults out; keep them in step with the core.
@@ -162,8 +164,90 @@ impl ConsentChallenge {
     }
 }
 
-/// The issuer side: looks people up, runs the OTP consent, and signs a token carrying only
-/// their status, for one verifier, under a pairwise pseudonym. Safe to share across threads.
+/// The keyword arguments every issuer-side class takes, copied out of Python.
+struct Options<'a> {
+    schedule: Option<&'a VaccineSchedule>,
+    pseudonym_key: Option<&'a [u8]>,
+    otp_key: Option<&'a [u8]>,
+    consent_file: Option<PathBuf>,
+    config: ConsentConfig,
+}
+
+impl Options<'_> {
+    /// The core's builder with these options set (the core owns every default).
+    fn builder(&self) -> kycvs_core::Result<IssuanceBuilder> {
+        let mut builder = IssuanceBuilder::new();
+        builder.config(self.config);
+        if let Some(schedule) = self.schedule {
+            builder.schedule(schedule.inner.clone());
+        }
+        if let Some(key) = self.pseudonym_key {
+            builder.pseudonym_key(PseudonymKey::from_bytes(key)?);
+        }
+        if let Some(key) = self.otp_key {
+            builder.otp_key(key);
+        }
+        if let Some(path) = &self.consent_file {
+            builder.consent_file(path.clone());
+        }
+        Ok(builder)
+    }
+}
+
+/// The limits from keyword arguments, each defaulting to the core's default.
+fn config(
+    otp_ttl: Option<&Bound<'_, PyAny>>,
+    max_attempts: Option<&Bound<'_, PyAny>>,
+    rate_limit: Option<&Bound<'_, PyAny>>,
+    rate_window: Option<&Bound<'_, PyAny>>,
+    token_ttl: Option<&Bound<'_, PyAny>>,
+) -> Result<ConsentConfig> {
+    let defaults = ConsentConfig::default();
+    let u32_arg = |obj, name: &str, default: u32| -> Result<u32> {
+        let value = convert::u64_or(obj, name, u64::from(default))?;
+        // Out of u32 range is out of the core's range too: let the core say so.
+        Ok(u32::try_from(value).unwrap_or(u32::MAX))
+    };
+    Ok(ConsentConfig {
+        otp_ttl: convert::u64_or(otp_ttl, "otp_ttl", defaults.otp_ttl)?,
+        max_attempts: u32_arg(max_attempts, "max_attempts", defaults.max_attempts)?,
+        rate_limit: u32_arg(rate_limit, "rate_limit", defaults.rate_limit)?,
+        rate_window: convert::u64_or(rate_window, "rate_window", defaults.rate_window)?,
+        token_ttl: convert::u64_or(token_ttl, "token_ttl", defaults.token_ttl)?,
+    })
+}
+
+/// `begin` on either side that has one, with the GIL released.
+fn begin(
+    py: Python<'_>,
+    starter: &kycvs_core::ConsentStarter,
+    request: ConsentRequest<'_>,
+    now: Option<&Bound<'_, PyAny>>,
+) -> Result<ConsentChallenge> {
+    let now = convert::opt_u64(now, "now")?;
+    let inner =
+        py.detach(|| guard(|| starter.begin(&request, now.unwrap_or_else(kycvs_core::unix_now))))?;
+    Ok(ConsentChallenge { inner })
+}
+
+/// `complete` on either side that has one, with the GIL released.
+fn complete(
+    py: Python<'_>,
+    completer: &kycvs_core::ConsentCompleter,
+    consent_id: &str,
+    otp: &str,
+    now: Option<&Bound<'_, PyAny>>,
+) -> Result<String> {
+    let now = convert::opt_u64(now, "now")?;
+    let token = py.detach(|| {
+        guard(|| completer.complete(consent_id, otp, now.unwrap_or_else(kycvs_core::unix_now)))
+    })?;
+    Ok(token)
+}
+
+/// The issuer side, both steps: looks people up, runs the OTP consent, and signs a token
+/// carrying only their status, for one verifier, under a pairwise pseudonym. Safe to share
+/// across threads.
 #[pyclass(frozen, module = "kycvs")]
 pub(crate) struct IssuanceService {
     inner: kycvs_core::IssuanceService,
@@ -172,16 +256,18 @@ pub(crate) struct IssuanceService {
 #[pymethods]
 impl IssuanceService {
     /// A service signing with `issuer` over `registry`. `schedule` defaults to the built-in
-    /// one; `pseudonym_key` and `otp_key` (32 bytes each) default to fresh random keys. The
-    /// limits are in seconds and counts.
+    /// one; `pseudonym_key` and `otp_key` (32 bytes each) default to random keys;
+    /// `consent_file` (a path) keeps pending consents in a file shared by every process that
+    /// uses it with the same `otp_key`, instead of in memory. The limits are in seconds and
+    /// counts.
     #[new]
     #[pyo3(
         signature = (issuer, registry, *, schedule = None, pseudonym_key = None, otp_key = None,
-                     otp_ttl = None, max_attempts = None, rate_limit = None, rate_window = None,
-                     token_ttl = None),
+                     consent_file = None, otp_ttl = None, max_attempts = None,
+                     rate_limit = None, rate_window = None, token_ttl = None),
         text_signature = "(issuer, registry, *, schedule=None, pseudonym_key=None, \
-                          otp_key=None, otp_ttl=180, max_attempts=3, rate_limit=5, \
-                          rate_window=3600, token_ttl=300)"
+                          otp_key=None, consent_file=None, otp_ttl=180, max_attempts=3, \
+                          rate_limit=5, rate_window=3600, token_ttl=300)"
     )]
     #[allow(clippy::too_many_arguments)]
     fn new(
@@ -190,38 +276,26 @@ impl IssuanceService {
         schedule: Option<&VaccineSchedule>,
         pseudonym_key: Option<&[u8]>,
         otp_key: Option<&[u8]>,
+        consent_file: Option<PathBuf>,
         otp_ttl: Option<&Bound<'_, PyAny>>,
         max_attempts: Option<&Bound<'_, PyAny>>,
         rate_limit: Option<&Bound<'_, PyAny>>,
         rate_window: Option<&Bound<'_, PyAny>>,
         token_ttl: Option<&Bound<'_, PyAny>>,
     ) -> Result<IssuanceService> {
-        let u32_arg = |obj, name: &str, default: u32| -> Result<u32> {
-            let value = convert::u64_or(obj, name, u64::from(default))?;
-            // Out of u32 range is out of the core's range too: let the core say so.
-            Ok(u32::try_from(value).unwrap_or(u32::MAX))
-        };
-        let config = ConsentConfig {
-            otp_ttl: convert::u64_or(otp_ttl, "otp_ttl", DEFAULT_OTP_TTL)?,
-            max_attempts: u32_arg(max_attempts, "max_attempts", DEFAULT_MAX_ATTEMPTS)?,
-            rate_limit: u32_arg(rate_limit, "rate_limit", DEFAULT_RATE_LIMIT)?,
-            rate_window: convert::u64_or(rate_window, "rate_window", DEFAULT_RATE_WINDOW)?,
-            token_ttl: convert::u64_or(token_ttl, "token_ttl", DEFAULT_TTL)?,
+        let options = Options {
+            schedule,
+            pseudonym_key,
+            otp_key,
+            consent_file,
+            config: config(otp_ttl, max_attempts, rate_limit, rate_window, token_ttl)?,
         };
         let inner = guard(|| {
-            let mut service =
-                kycvs_core::IssuanceService::new(issuer.inner.clone(), registry.inner.clone())?
-                    .with_config(config)?;
-            if let Some(schedule) = schedule {
-                service = service.with_schedule(schedule.inner.clone());
-            }
-            if let Some(key) = pseudonym_key {
-                service = service.with_pseudonym_key(PseudonymKey::from_bytes(key)?);
-            }
-            if let Some(key) = otp_key {
-                service = service.with_otp_key(key)?;
-            }
-            Ok(service)
+            options
+                .builder()?
+                .issuer(issuer.inner.clone())
+                .registry(registry.inner.clone())
+                .build()
         })?;
         Ok(IssuanceService { inner })
     }
@@ -231,7 +305,7 @@ impl IssuanceService {
     /// since the epoch; `None` = the system clock). Always answers a `ConsentChallenge` when
     /// the arguments are well formed, whether or not such a person exists; send its OTP by
     /// SMS to `mobile`. Raises `InvalidMobileError`, `InvalidArgumentError`,
-    /// `RateLimitedError`, `ConsentStoreFullError`.
+    /// `RateLimitedError`, `ConsentStoreFullError`, `ConsentStoreUnavailableError`.
     #[pyo3(signature = (*, mobile, name, audience, nonce, now = None))]
     fn begin(
         &self,
@@ -242,14 +316,13 @@ impl IssuanceService {
         nonce: &str,
         now: Option<&Bound<'_, PyAny>>,
     ) -> Result<ConsentChallenge> {
-        let now = convert::opt_u64(now, "now")?;
-        let inner = py.detach(|| {
-            guard(|| {
-                let now = now.unwrap_or_else(kycvs_core::unix_now);
-                self.inner.begin(mobile, name, audience, nonce, now)
-            })
-        })?;
-        Ok(ConsentChallenge { inner })
+        let request = ConsentRequest {
+            mobile,
+            name,
+            audience,
+            nonce,
+        };
+        begin(py, self.inner.starter(), request, now)
     }
 
     /// Completes consent `consent_id` with the OTP the person typed, at `now`, and returns
@@ -265,14 +338,7 @@ impl IssuanceService {
         otp: &str,
         now: Option<&Bound<'_, PyAny>>,
     ) -> Result<String> {
-        let now = convert::opt_u64(now, "now")?;
-        let token = py.detach(|| {
-            guard(|| {
-                let now = now.unwrap_or_else(kycvs_core::unix_now);
-                self.inner.complete(consent_id, otp, now)
-            })
-        })?;
-        Ok(token)
+        complete(py, self.inner.completer(), consent_id, otp, now)
     }
 
     /// The `sub` this service gives beneficiary `beneficiary_id` at verifier `audience`.
@@ -291,6 +357,156 @@ impl IssuanceService {
             "IssuanceService(issuer={}, kid={})",
             repr_str(py, self.inner.issuer().issuer()),
             repr_str(py, self.inner.issuer().signing_key().kid())
+        )
+    }
+}
+
+/// The begin side alone: looks people up and starts consents (no signing key). Give the
+/// complete side the same `otp_key` and `consent_file`.
+#[pyclass(frozen, module = "kycvs")]
+pub(crate) struct ConsentStarter {
+    inner: kycvs_core::ConsentStarter,
+}
+
+#[pymethods]
+impl ConsentStarter {
+    /// A begin side over `registry`; the options and limits are those of `IssuanceService`
+    /// (`token_ttl` aside).
+    #[new]
+    #[pyo3(
+        signature = (registry, *, schedule = None, pseudonym_key = None, otp_key = None,
+                     consent_file = None, otp_ttl = None, max_attempts = None,
+                     rate_limit = None, rate_window = None),
+        text_signature = "(registry, *, schedule=None, pseudonym_key=None, otp_key=None, \
+                          consent_file=None, otp_ttl=180, max_attempts=3, rate_limit=5, \
+                          rate_window=3600)"
+    )]
+    #[allow(clippy::too_many_arguments)]
+    fn new(
+        registry: &Registry,
+        schedule: Option<&VaccineSchedule>,
+        pseudonym_key: Option<&[u8]>,
+        otp_key: Option<&[u8]>,
+        consent_file: Option<PathBuf>,
+        otp_ttl: Option<&Bound<'_, PyAny>>,
+        max_attempts: Option<&Bound<'_, PyAny>>,
+        rate_limit: Option<&Bound<'_, PyAny>>,
+        rate_window: Option<&Bound<'_, PyAny>>,
+    ) -> Result<ConsentStarter> {
+        let options = Options {
+            schedule,
+            pseudonym_key,
+            otp_key,
+            consent_file,
+            config: config(otp_ttl, max_attempts, rate_limit, rate_window, None)?,
+        };
+        let inner = guard(|| {
+            options
+                .builder()?
+                .registry(registry.inner.clone())
+                .build_starter()
+        })?;
+        Ok(ConsentStarter { inner })
+    }
+
+    /// As `IssuanceService.begin`.
+    #[pyo3(signature = (*, mobile, name, audience, nonce, now = None))]
+    fn begin(
+        &self,
+        py: Python<'_>,
+        mobile: &str,
+        name: &str,
+        audience: &str,
+        nonce: &str,
+        now: Option<&Bound<'_, PyAny>>,
+    ) -> Result<ConsentChallenge> {
+        let request = ConsentRequest {
+            mobile,
+            name,
+            audience,
+            nonce,
+        };
+        begin(py, &self.inner, request, now)
+    }
+
+    /// The `sub` this side gives beneficiary `beneficiary_id` at verifier `audience`.
+    fn subject(&self, audience: &str, beneficiary_id: &str) -> String {
+        self.inner.subject(audience, beneficiary_id)
+    }
+
+    fn __repr__(&self) -> String {
+        "ConsentStarter()".to_owned()
+    }
+}
+
+/// The complete side alone: checks OTPs and signs (no registry). Give it the begin side's
+/// `otp_key` and `consent_file`.
+#[pyclass(frozen, module = "kycvs")]
+pub(crate) struct ConsentCompleter {
+    inner: kycvs_core::ConsentCompleter,
+}
+
+#[pymethods]
+impl ConsentCompleter {
+    /// A complete side signing with `issuer`; `otp_key`, `consent_file` and the limits are
+    /// those of `IssuanceService`.
+    #[new]
+    #[pyo3(
+        signature = (issuer, *, otp_key = None, consent_file = None, otp_ttl = None,
+                     max_attempts = None, rate_limit = None, rate_window = None,
+                     token_ttl = None),
+        text_signature = "(issuer, *, otp_key=None, consent_file=None, otp_ttl=180, \
+                          max_attempts=3, rate_limit=5, rate_window=3600, token_ttl=300)"
+    )]
+    #[allow(clippy::too_many_arguments)]
+    fn new(
+        issuer: &Issuer,
+        otp_key: Option<&[u8]>,
+        consent_file: Option<PathBuf>,
+        otp_ttl: Option<&Bound<'_, PyAny>>,
+        max_attempts: Option<&Bound<'_, PyAny>>,
+        rate_limit: Option<&Bound<'_, PyAny>>,
+        rate_window: Option<&Bound<'_, PyAny>>,
+        token_ttl: Option<&Bound<'_, PyAny>>,
+    ) -> Result<ConsentCompleter> {
+        let options = Options {
+            schedule: None,
+            pseudonym_key: None,
+            otp_key,
+            consent_file,
+            config: config(otp_ttl, max_attempts, rate_limit, rate_window, token_ttl)?,
+        };
+        let inner = guard(|| {
+            options
+                .builder()?
+                .issuer(issuer.inner.clone())
+                .build_completer()
+        })?;
+        Ok(ConsentCompleter { inner })
+    }
+
+    /// As `IssuanceService.complete`.
+    #[pyo3(signature = (consent_id, otp, *, now = None))]
+    fn complete(
+        &self,
+        py: Python<'_>,
+        consent_id: &str,
+        otp: &str,
+        now: Option<&Bound<'_, PyAny>>,
+    ) -> Result<String> {
+        complete(py, &self.inner, consent_id, otp, now)
+    }
+
+    /// The issuer id (the `iss` claim).
+    #[getter]
+    fn issuer(&self) -> &str {
+        self.inner.issuer().issuer()
+    }
+
+    fn __repr__(&self, py: Python<'_>) -> String {
+        format!(
+            "ConsentCompleter(issuer={})",
+            repr_str(py, self.inner.issuer().issuer())
         )
     }
 }

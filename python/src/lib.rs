@@ -42,6 +42,8 @@ fn _kycvs(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<consent::Registry>()?;
     m.add_class::<consent::VaccineSchedule>()?;
     m.add_class::<consent::IssuanceService>()?;
+    m.add_class::<consent::ConsentStarter>()?;
+    m.add_class::<consent::ConsentCompleter>()?;
     m.add_class::<consent::ConsentChallenge>()?;
     m.add_class::<consent::ReplayGuard>()?;
     m.add_function(wrap_pyfunction!(verify::inspect_unverified, m)?)?;

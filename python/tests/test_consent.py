@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import threading
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 
 import pytest
 
@@ -226,3 +227,41 @@ def test_registry() -> None:
     with pytest.raises(TypeError):
         kycvs.Registry.from_jsonl(42)  # type: ignore[arg-type]
     assert len(kycvs.Registry.from_jsonl("")) == 0
+
+
+def test_sides_alone_through_a_consent_file(pair: Pair, tmp_path: Path) -> None:
+    path = tmp_path / "consents.json"
+    otp_key = bytes([5]) * 32
+    starter = kycvs.ConsentStarter(kycvs.Registry.sample(), pseudonym_key=PSEUDONYM_KEY,
+                                   otp_key=otp_key, consent_file=path)
+    # The complete side needs no registry: begin decided the status and the subject.
+    completer = kycvs.ConsentCompleter(pair.issuer, otp_key=otp_key, consent_file=str(path))
+    assert completer.issuer == ISSUER and ISSUER in repr(completer)
+    c = starter.begin(mobile=FULL[0], name=FULL[1], audience=AUDIENCE, nonce="PNR-F", now=NOW)
+    data = path.read_bytes()
+    for secret in (FULL[0], FULL[1], FULL[2], c.otp, "Covishield"):
+        assert secret.encode() not in data
+    token = completer.complete(c.consent_id, c.otp, now=NOW + 1)
+    verified = pair.verifier.verify(token, nonce="PNR-F", now=NOW + 2)
+    assert verified.status == kycvs.VaccinationStatus.FULLY_VACCINATED
+    assert verified.sub == starter.subject(AUDIENCE, FULL[2])
+    with pytest.raises(kycvs.ConsentNotFoundError):
+        completer.complete(c.consent_id, c.otp, now=NOW + 1)
+
+    # A service over the same file and key completes what the starter began.
+    svc = kycvs.IssuanceService(pair.issuer, kycvs.Registry.sample(), otp_key=otp_key,
+                                consent_file=path)
+    c = starter.begin(mobile=FULL[0], name=FULL[1], audience=AUDIENCE, nonce="PNR-G", now=NOW)
+    assert svc.complete(c.consent_id, c.otp, now=NOW + 1)
+
+    # Another OTP key completes nothing; a file that is not a consent store is refused.
+    other = kycvs.ConsentCompleter(pair.issuer, otp_key=bytes([6]) * 32, consent_file=path)
+    c = starter.begin(mobile=FULL[0], name=FULL[1], audience=AUDIENCE, nonce="PNR-H", now=NOW)
+    with pytest.raises(kycvs.OtpMismatchError):
+        other.complete(c.consent_id, c.otp, now=NOW + 1)
+    bad = tmp_path / "bad.json"
+    bad.write_text("not a consent store")
+    with pytest.raises(kycvs.ConsentStoreUnavailableError):
+        kycvs.ConsentCompleter(pair.issuer, consent_file=bad)
+    with pytest.raises(kycvs.InvalidKeyError):
+        kycvs.ConsentCompleter(pair.issuer, otp_key=b"short")

@@ -3,8 +3,8 @@
 #![allow(dead_code)]
 
 use kycvs_core::{
-    IssuanceService, Issuer, JsonlRegistry, Policy, PseudonymKey, SigningKey, TrustStore,
-    VaccinationStatus, VaccineSchedule, Verifier,
+    IssuanceBuilder, IssuanceService, Issuer, JsonlRegistry, Policy, PseudonymKey, SigningKey,
+    TrustStore, VaccinationStatus, VaccineSchedule, Verifier,
 };
 use std::sync::Arc;
 
@@ -60,13 +60,18 @@ pub fn signing_key() -> SigningKey {
     SigningKey::from_seed(&[42u8; 32])
 }
 
-pub fn service() -> IssuanceService {
-    IssuanceService::new(
+/// A builder over the sample registry with the fixed signing and pseudonym keys.
+pub fn builder() -> IssuanceBuilder {
+    let mut builder = IssuanceService::builder(
         Issuer::new(signing_key(), ISSUER).unwrap(),
         Arc::new(JsonlRegistry::sample()),
-    )
-    .unwrap()
-    .with_pseudonym_key(PseudonymKey::from_bytes(&[7u8; 32]).unwrap())
+    );
+    builder.pseudonym_key(PseudonymKey::from_bytes(&[7u8; 32]).unwrap());
+    builder
+}
+
+pub fn service() -> IssuanceService {
+    builder().build().unwrap()
 }
 
 pub fn verifier() -> Verifier {
