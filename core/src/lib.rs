@@ -52,59 +52,51 @@
 //! # }
 //! ```
 
-mod bundle;
-mod consent;
-mod consent_file;
+mod crypto;
 mod error;
-mod issuance;
-mod issue;
-mod json;
-mod keys;
-mod pseudonym;
-mod registry;
-mod replay;
-mod schedule;
-pub mod signature;
+mod expiry;
+mod issuer;
+mod jose;
 mod status;
-mod token;
 mod trust;
 mod verify;
 
-pub use bundle::{
-    BUNDLE_TYPE, BundleLoad, BundleTerms, MAX_BUNDLE_LEN, MAX_ROOT_JWK_LEN, TrustBundle,
-};
-pub use consent::{
+pub use crypto::keys::{PublicKey, SigningKey, jwk_thumbprint};
+pub use crypto::signature;
+pub use error::{Error, ErrorCode, Result};
+pub use issuer::consent::file::{FileConsentStore, MAX_CONSENT_FILE_LEN};
+pub use issuer::consent::{
     CONSENT_ID_BYTES, ConsentChallenge, ConsentStore, DEFAULT_CONSENT_CAPACITY,
     DEFAULT_MAX_ATTEMPTS, DEFAULT_OTP_TTL, DEFAULT_RATE_CAPACITY, DEFAULT_RATE_LIMIT,
     DEFAULT_RATE_WINDOW, MemoryConsentStore, OTP_DIGITS, Otp, PendingConsent, StoreAction,
 };
-pub use consent_file::{FileConsentStore, MAX_CONSENT_FILE_LEN};
-pub use error::{Error, ErrorCode, Result};
-pub use issuance::{
-    ConsentCompleter, ConsentConfig, ConsentRequest, ConsentStarter, IssuanceBuilder,
-    IssuanceService, OTP_KEY_LEN,
-};
-pub use issue::{DEFAULT_TTL, Issuer, MAX_TTL, TokenRequest, hazmat};
-pub use keys::{PublicKey, SigningKey, jwk_thumbprint};
-pub use pseudonym::{PSEUDONYM_KEY_LEN, PseudonymKey};
-pub use registry::{
+pub use issuer::pseudonym::{PSEUDONYM_KEY_LEN, PseudonymKey};
+pub use issuer::registry::{
     Beneficiary, JsonlRegistry, MAX_BENEFICIARIES_PER_MOBILE, MAX_MOBILE_INPUT_LEN,
     MAX_NAME_INPUT_LEN, MAX_REGISTRY_LINE_LEN, Mobile, NameKey, REGISTRY_SCHEMA, Registry,
     SAMPLE_REGISTRY_JSONL, dose_records_from_json, names_match, normalize_name,
 };
-pub use replay::{DEFAULT_REPLAY_CAPACITY, ReplayGuard};
-pub use schedule::{
-    DEFAULT_SCHEDULE_JSON, DoseKind, DoseRecord, MAX_DOSE_RECORDS, SCHEDULE_SCHEMA, ScheduleEntry,
-    VaccineSchedule,
+pub use issuer::service::{
+    ConsentCompleter, ConsentConfig, ConsentRequest, ConsentStarter, IssuanceBuilder,
+    IssuanceService, OTP_KEY_LEN,
 };
-pub use status::VaccinationStatus;
-pub use token::{
+pub use issuer::signer::{DEFAULT_TTL, Issuer, MAX_TTL, TokenRequest, hazmat};
+pub use jose::token::{
     Algorithm, Claims, Header, MAX_ID_LEN, MAX_JTI_LEN, MAX_KID_LEN, MAX_NONCE_LEN, MAX_TIME,
     MAX_TOKEN_LEN, MIN_JTI_LEN, TOKEN_TYPE, UntrustedToken, UnverifiedInspection,
     inspect_unverified, is_valid_id, is_valid_nonce,
 };
-pub use trust::{KeyWindow, MAX_JWKS_LEN, MAX_TRUSTED_KEYS, TrustStore, TrustedKey};
-pub use verify::{
+pub use status::VaccinationStatus;
+pub use status::schedule::{
+    DEFAULT_SCHEDULE_JSON, DoseKind, DoseRecord, MAX_DOSE_RECORDS, SCHEDULE_SCHEMA, ScheduleEntry,
+    VaccineSchedule,
+};
+pub use trust::bundle::{
+    BUNDLE_TYPE, BundleLoad, BundleTerms, MAX_BUNDLE_LEN, MAX_ROOT_JWK_LEN, TrustBundle,
+};
+pub use trust::store::{KeyWindow, MAX_JWKS_LEN, MAX_TRUSTED_KEYS, TrustStore, TrustedKey};
+pub use verify::replay::{DEFAULT_REPLAY_CAPACITY, ReplayGuard};
+pub use verify::verifier::{
     BatchItem, DEFAULT_LEEWAY, DEFAULT_MAX_LIFETIME, MAX_LEEWAY, MAX_MAX_LIFETIME, Policy,
     VerifiedStatus, Verifier, unix_now,
 };

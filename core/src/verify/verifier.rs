@@ -1,14 +1,16 @@
 //! The verifier: a trust store plus a policy, turning untrusted tokens into verified statuses.
 
-use crate::error::{Error, ErrorCode, Result, err};
-use crate::keys::PublicKey;
-use crate::replay::ReplayGuard;
-use crate::signature::{
+use crate::crypto::keys::PublicKey;
+use crate::crypto::signature::{
     PreparedSignature, bad_signature, batch_equation_holds, equation_holds, prepare,
 };
+use crate::error::{Error, ErrorCode, Result, err};
+use crate::jose::token::{
+    Claims, KnownHeaders, MAX_ID_LEN, MAX_TOKEN_LEN, UntrustedToken, is_valid_id,
+};
 use crate::status::VaccinationStatus;
-use crate::token::{Claims, KnownHeaders, MAX_ID_LEN, MAX_TOKEN_LEN, UntrustedToken, is_valid_id};
-use crate::trust::{TrustStore, TrustedKey};
+use crate::trust::store::{TrustStore, TrustedKey};
+use crate::verify::replay::ReplayGuard;
 use std::sync::Arc;
 use std::time::{SystemTime, UNIX_EPOCH};
 use subtle::ConstantTimeEq;
@@ -393,7 +395,7 @@ impl Verifier {
     /// An item made with [`BatchItem::rejected`] gets its own error back, in its place.
     ///
     /// The signatures of all well-formed tokens are checked with one cofactored batch
-    /// equation (`crate::signature`); if it fails, each is re-checked alone, so a bad
+    /// equation (`crate::crypto::signature`); if it fails, each is re-checked alone, so a bad
     /// token costs the batch at most one single verification per token.
     ///
     /// ```

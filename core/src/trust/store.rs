@@ -1,10 +1,10 @@
 //! The trust store: which public keys are trusted, each bound to one issuer and, when it came
-//! from a signed trust bundle (`crate::bundle`), to a validity window.
+//! from a signed trust bundle (`crate::trust::bundle`), to a validity window.
 
+use crate::crypto::keys::{PublicKey, jwk_thumbprint};
 use crate::error::{Error, ErrorCode, Result, err};
-use crate::json::{Json, truncate};
-use crate::keys::{PublicKey, jwk_thumbprint};
-use crate::token::{MAX_ID_LEN, MAX_TIME, decode_segment, is_valid_id};
+use crate::jose::json::{Json, truncate};
+use crate::jose::token::{MAX_ID_LEN, MAX_TIME, decode_segment, is_valid_id, time_from_number};
 use std::collections::HashMap;
 
 /// The most keys a trust store holds.
@@ -301,9 +301,7 @@ pub(crate) fn parse_jwk(jwk: &Json, role: JwkRole) -> std::result::Result<Parsed
     };
     let time = |name: &str| -> std::result::Result<u64, String> {
         match get(name) {
-            Some(Json::Number(n)) => n
-                .as_u64()
-                .filter(|t| *t <= MAX_TIME)
+            Some(Json::Number(n)) => time_from_number(n)
                 .ok_or_else(|| format!("{name} must be an integer from 0 to 2^53 - 1")),
             Some(other) => Err(format!("{name} is a {}, not an integer", other.type_name())),
             None => Err(format!("{name} is missing")),
@@ -431,7 +429,7 @@ mod tests {
         // Small-order x whose kid is its own thumbprint still fails on the point check.
         let mut identity = [0u8; 32];
         identity[0] = 1;
-        let x = crate::token::encode_segment(&identity);
+        let x = crate::jose::token::encode_segment(&identity);
         let kid_small = jwk_thumbprint(&x);
         let doc = serde_json::json!({"keys":[{"kty":"OKP","crv":"Ed25519","x":x,"kid":kid_small,"iss":"i"}]});
         assert!(load_err(doc.to_string().as_bytes()).contains("small order"));

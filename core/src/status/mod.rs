@@ -1,5 +1,7 @@
 //! The attested vaccination status.
 
+pub(crate) mod schedule;
+
 use crate::error::{Error, ErrorCode};
 use std::fmt;
 

@@ -4,18 +4,18 @@
 //! records; see [`VaccineSchedule::status`].
 
 use crate::error::{Error, ErrorCode, Result};
-use crate::json::{Json, truncate};
-use crate::registry::{compile_schema, normalize_name, schema_violation};
+use crate::issuer::registry::{compile_schema, normalize_name, schema_violation};
+use crate::jose::json::{Json, truncate};
 use crate::status::VaccinationStatus;
 use std::collections::HashMap;
 use std::fmt;
 use std::sync::LazyLock;
 
 /// The default schedule table, as JSON (`core/data/default-schedule.json`).
-pub const DEFAULT_SCHEDULE_JSON: &str = include_str!("../data/default-schedule.json");
+pub const DEFAULT_SCHEDULE_JSON: &str = include_str!("../../data/default-schedule.json");
 
 /// The JSON Schema a schedule table is checked against.
-pub const SCHEDULE_SCHEMA: &str = include_str!("../schemas/schedule.schema.json");
+pub const SCHEDULE_SCHEMA: &str = include_str!("../../schemas/schedule.schema.json");
 
 /// The most dose records one person may have.
 pub const MAX_DOSE_RECORDS: usize = 16;

@@ -1,7 +1,7 @@
 //! Ed25519 keys: generation, PKCS#8 PEM, validated public keys, JWK thumbprints.
 
 use crate::error::{Error, ErrorCode, Result, err};
-use crate::token::encode_segment;
+use crate::jose::token::encode_segment;
 use curve25519_dalek::edwards::{CompressedEdwardsY, EdwardsPoint};
 use ed25519_dalek::hazmat::{ExpandedSecretKey, raw_sign};
 use ed25519_dalek::pkcs8::spki::der::pem::LineEnding;

@@ -1,10 +1,13 @@
 //! The OTP consent flow's parts: one-time passwords, pending consents and where they are
 //! kept. [`crate::IssuanceService`] runs the flow.
 
+pub(crate) mod file;
+
+use crate::crypto::keys::os_random;
 use crate::error::{Error, ErrorCode, Result};
-use crate::keys::os_random;
+use crate::expiry::drain_expired;
+use crate::jose::token::{decode_segment, encode_segment};
 use crate::status::VaccinationStatus;
-use crate::token::{decode_segment, encode_segment};
 use std::collections::{BTreeSet, HashMap, VecDeque};
 use std::fmt;
 use std::sync::Mutex;
@@ -286,8 +289,8 @@ impl PendingConsent {
         if !outcome.is_well_formed() {
             return Err("the outcome is not nobody, a status and subject, or a refusal".into());
         }
-        if !crate::token::is_valid_id(&stored.audience)
-            || !crate::token::is_valid_nonce(&stored.nonce)
+        if !crate::jose::token::is_valid_id(&stored.audience)
+            || !crate::jose::token::is_valid_nonce(&stored.nonce)
         {
             return Err("the audience or nonce is not well formed".into());
         }
@@ -453,13 +456,10 @@ impl StoreState {
     ) -> Result<()> {
         let state = self;
         if state.consents.len() >= capacity {
-            while let Some((expires, _)) = state.consent_order.first() {
-                if *expires > now {
-                    break;
-                }
-                let (_, old) = state.consent_order.pop_first().expect("first exists");
-                state.consents.remove(&old);
-            }
+            let consents = &mut state.consents;
+            drain_expired(&mut state.consent_order, now, |old| {
+                consents.remove(&old);
+            });
         }
         if state.consents.len() >= capacity {
             return Err(Error::new(
@@ -540,13 +540,10 @@ impl StoreState {
             ));
         }
         if state.rates.len() >= capacity {
-            while let Some((until, _)) = state.rate_order.first() {
-                if *until > now {
-                    break;
-                }
-                let (_, old) = state.rate_order.pop_first().expect("first exists");
-                state.rates.remove(&old);
-            }
+            let rates = &mut state.rates;
+            drain_expired(&mut state.rate_order, now, |old| {
+                rates.remove(&old);
+            });
         }
         if state.rates.len() >= capacity {
             return Err(Error::new(

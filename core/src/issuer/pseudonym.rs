@@ -1,15 +1,12 @@
 //! Pairwise pseudonymous subjects: one `sub` per (verifier, person), unlinkable across
 //! verifiers.
 
+use crate::crypto::keys::os_random;
+use crate::crypto::mac::prefixed_mac;
 use crate::error::{Error, ErrorCode, Result};
-use crate::keys::os_random;
-use crate::token::encode_segment;
-use hmac::{KeyInit, Mac};
-use sha2::Sha256;
+use crate::jose::token::encode_segment;
 use std::fmt;
 use zeroize::Zeroizing;
-
-type HmacSha256 = hmac::Hmac<Sha256>;
 
 /// The length of a pseudonym key, in bytes.
 pub const PSEUDONYM_KEY_LEN: usize = 32;
@@ -52,13 +49,10 @@ impl PseudonymKey {
 
     /// The subject of beneficiary `beneficiary_id` at verifier `audience`.
     pub fn subject(&self, audience: &str, beneficiary_id: &str) -> String {
-        let mut mac = <HmacSha256 as KeyInit>::new_from_slice(self.0.as_ref())
-            .expect("HMAC takes a key of any length");
-        for part in [audience, beneficiary_id] {
-            mac.update(&(part.len() as u64).to_be_bytes());
-            mac.update(part.as_bytes());
-        }
-        encode_segment(&mac.finalize().into_bytes())
+        encode_segment(&prefixed_mac(
+            self.0.as_ref(),
+            &[audience.as_bytes(), beneficiary_id.as_bytes()],
+        ))
     }
 }
 

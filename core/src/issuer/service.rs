@@ -1,30 +1,27 @@
 //! The issuer side end to end: a begin side (registry + schedule + pseudonym + OTP) and a
 //! complete side (OTP check + signing), sharing an OTP key, limits and a consent store.
 
-use crate::consent::{
+use crate::crypto::keys::os_random;
+use crate::crypto::mac::prefixed_mac;
+use crate::error::{Error, ErrorCode, Result};
+use crate::issuer::consent::file::FileConsentStore;
+use crate::issuer::consent::{
     CONSENT_ID_BYTES, ConsentChallenge, ConsentStore, DEFAULT_MAX_ATTEMPTS, DEFAULT_OTP_TTL,
     DEFAULT_RATE_LIMIT, DEFAULT_RATE_WINDOW, MemoryConsentStore, Otp, PendingConsent,
     PendingOutcome, Resolved, StoreAction,
 };
-use crate::consent_file::FileConsentStore;
-use crate::error::{Error, ErrorCode, Result};
-use crate::issue::{DEFAULT_TTL, Issuer, MAX_TTL, TokenRequest};
-use crate::keys::os_random;
-use crate::pseudonym::PseudonymKey;
-use crate::registry::{Mobile, NameKey, Registry};
-use crate::schedule::VaccineSchedule;
-use crate::token::{
+use crate::issuer::pseudonym::PseudonymKey;
+use crate::issuer::registry::{Mobile, NameKey, Registry};
+use crate::issuer::signer::{DEFAULT_TTL, Issuer, MAX_TTL, TokenRequest};
+use crate::jose::token::{
     MAX_ID_LEN, MAX_NONCE_LEN, MAX_TIME, encode_segment, is_valid_id, is_valid_nonce,
 };
-use hmac::{KeyInit, Mac};
-use sha2::Sha256;
+use crate::status::schedule::VaccineSchedule;
 use std::fmt;
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use subtle::ConstantTimeEq;
 use zeroize::Zeroizing;
-
-type HmacSha256 = hmac::Hmac<Sha256>;
 
 /// The length of the key that MACs OTPs and mobile numbers
 /// ([`IssuanceBuilder::otp_key`]).
@@ -127,13 +124,10 @@ struct Shared {
 impl Shared {
     /// HMAC-SHA-256 under the OTP key of a label and length-prefixed parts.
     fn mac(&self, label: &[u8], parts: &[&[u8]]) -> [u8; 32] {
-        let mut mac = <HmacSha256 as KeyInit>::new_from_slice(self.otp_key.as_ref().as_ref())
-            .expect("HMAC takes a key of any length");
-        for part in std::iter::once(label).chain(parts.iter().copied()) {
-            mac.update(&(part.len() as u64).to_be_bytes());
-            mac.update(part);
-        }
-        mac.finalize().into_bytes().into()
+        let mut input = Vec::with_capacity(parts.len() + 1);
+        input.push(label);
+        input.extend_from_slice(parts);
+        prefixed_mac(self.otp_key.as_ref().as_ref(), &input)
     }
 }
 

@@ -1,13 +1,14 @@
 //! A [`ConsentStore`] kept in one JSON file, for an issuer whose `begin` and `complete` run in
 //! different processes (the `kycvs consent` commands).
 
-use crate::consent::{
+use crate::crypto::keys::os_random;
+use crate::error::{Error, ErrorCode, Result};
+use crate::expiry::drain_expired;
+use crate::issuer::consent::{
     ConsentStore, DEFAULT_CONSENT_CAPACITY, DEFAULT_RATE_CAPACITY, PendingConsent, RateEntry,
     StoreAction, StoreState, StoredConsent,
 };
-use crate::error::{Error, ErrorCode, Result};
-use crate::keys::os_random;
-use crate::token::{decode_segment, encode_segment};
+use crate::jose::token::{decode_segment, encode_segment};
 use std::collections::VecDeque;
 use std::fmt;
 use std::fs::{self, File, OpenOptions};
@@ -188,20 +189,13 @@ impl ConsentStore for FileConsentStore {
 impl StoreState {
     /// Drops every consent expired at `now` and every rate counter idle for a whole window.
     fn purge(&mut self, now: u64) {
-        while let Some((expires, _)) = self.consent_order.first() {
-            if *expires > now {
-                break;
-            }
-            let (_, id) = self.consent_order.pop_first().expect("first exists");
-            self.consents.remove(&id);
-        }
-        while let Some((until, _)) = self.rate_order.first() {
-            if *until > now {
-                break;
-            }
-            let (_, key) = self.rate_order.pop_first().expect("first exists");
-            self.rates.remove(&key);
-        }
+        let (consents, rates) = (&mut self.consents, &mut self.rates);
+        drain_expired(&mut self.consent_order, now, |id| {
+            consents.remove(&id);
+        });
+        drain_expired(&mut self.rate_order, now, |key| {
+            rates.remove(&key);
+        });
     }
 }
 

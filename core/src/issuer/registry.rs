@@ -9,8 +9,8 @@
 //! error detail of this module quotes them.
 
 use crate::error::{Error, ErrorCode, Result};
-use crate::json::{Json, truncate};
-use crate::schedule::{DoseRecord, check_dose_records};
+use crate::jose::json::{Json, truncate};
+use crate::status::schedule::{DoseRecord, check_dose_records};
 use std::collections::{HashMap, HashSet};
 use std::fmt;
 use std::sync::LazyLock;
@@ -28,10 +28,10 @@ pub const MAX_MOBILE_INPUT_LEN: usize = 32;
 /// The synthetic sample registry (300 people, every status, several people on some mobile
 /// numbers, names in Latin and nine Indian scripts), as JSON Lines. Written by
 /// `core/data/gen_sample_registry.py`; every person and number in it is invented.
-pub const SAMPLE_REGISTRY_JSONL: &str = include_str!("../data/sample-registry.jsonl");
+pub const SAMPLE_REGISTRY_JSONL: &str = include_str!("../../data/sample-registry.jsonl");
 
 /// The JSON Schema every registry line is checked against.
-pub const REGISTRY_SCHEMA: &str = include_str!("../schemas/registry.schema.json");
+pub const REGISTRY_SCHEMA: &str = include_str!("../../schemas/registry.schema.json");
 
 /// An Indian mobile number in normal form: 10 ASCII digits, the first 6 to 9.
 ///

@@ -4,7 +4,7 @@
 //! `BASE64URL(header) "." BASE64URL(claims) "." BASE64URL(signature)`. See `docs/SPEC.md`.
 
 use crate::error::{Error, ErrorCode, Result, err};
-use crate::json::{Json, KnownMembers, ObjectError, Scalar, truncate};
+use crate::jose::json::{Json, KnownMembers, ObjectError, Scalar, truncate};
 use crate::status::VaccinationStatus;
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
@@ -22,6 +22,11 @@ pub const MAX_NONCE_LEN: usize = 128;
 pub const MAX_KID_LEN: usize = 128;
 /// The largest `iat` / `exp`: 2^53 − 1, the largest integer every JSON parser keeps exactly.
 pub const MAX_TIME: u64 = (1 << 53) - 1;
+/// A JSON number as a time (`iat`, `exp`, `nbf`, `seq`): an integer from 0 to [`MAX_TIME`].
+pub(crate) fn time_from_number(n: &serde_json::Number) -> Option<u64> {
+    n.as_u64().filter(|t| *t <= MAX_TIME)
+}
+
 /// The fewest characters in `jti` (22 base64url characters carry 128 bits).
 pub const MIN_JTI_LEN: usize = 22;
 /// The most characters in `jti`.
@@ -369,9 +374,7 @@ fn string_member(value: Option<Scalar>, name: &str) -> Result<String> {
 
 fn time_member(value: Option<Scalar>, name: &str) -> Result<u64> {
     match value {
-        Some(Scalar::Number(n)) => n
-            .as_u64()
-            .filter(|t| *t <= MAX_TIME)
+        Some(Scalar::Number(n)) => time_from_number(&n)
             .ok_or_else(|| err!(BadClaims, "{name} must be an integer from 0 to 2^53 - 1")),
         Some(other) => Err(err!(
             BadClaims,
@@ -525,16 +528,24 @@ fn split(token: &str) -> Result<(&str, [&str; 3])> {
             token.len()
         ));
     }
-    let mut parts = token.split('.');
+    split_compact(token).ok_or_else(|| {
+        Error::new(
+            ErrorCode::Malformed,
+            "token is not three dot-separated segments",
+        )
+    })
+}
+
+/// Splits a JWS compact serialization (a token or a trust bundle) into its signing input
+/// (`header "." payload`) and its three segments; `None` unless there are exactly three.
+pub(crate) fn split_compact(jws: &str) -> Option<(&str, [&str; 3])> {
+    let mut parts = jws.split('.');
     let (Some(h), Some(p), Some(s), None) =
         (parts.next(), parts.next(), parts.next(), parts.next())
     else {
-        return Err(Error::new(
-            ErrorCode::Malformed,
-            "token is not three dot-separated segments",
-        ));
+        return None;
     };
-    Ok((&token[..h.len() + 1 + p.len()], [h, p, s]))
+    Some((&jws[..h.len() + 1 + p.len()], [h, p, s]))
 }
 
 /// What [`inspect_unverified`] shows of a token. Nothing in it is verified.

@@ -8,22 +8,24 @@
 //! - payload, exactly `{"seq": 1…2^53−1, "iat": …, "exp": …, "keys": [<key>…]}` with
 //!   `iat < exp`, each key `{"kty":"OKP","crv":"Ed25519","x":…,"kid":…,"iss":…,"nbf":…,"exp":…}`
 //!   (`use` and `alg` allowed as in a JWKS) and `nbf < exp`;
-//! - signature, Ed25519 under the root key with the semantics of `crate::signature`.
+//! - signature, Ed25519 under the root key with the semantics of `crate::crypto::signature`.
 //!
 //! Loading fails closed: a bundle past its `exp` is refused, whatever its keys say.
 
+use crate::crypto::keys::{PublicKey, SigningKey};
+use crate::crypto::signature::verify_signature;
 use crate::error::{Error, ErrorCode, Result, err};
-use crate::issue::hazmat::sign_raw;
-use crate::json::{Json, truncate};
-use crate::keys::{PublicKey, SigningKey};
-use crate::signature::verify_signature;
-use crate::token::{MAX_TIME, decode_segment, encode_segment};
-use crate::trust::{JwkRole, KeyWindow, MAX_TRUSTED_KEYS, TrustStore, key_error, parse_jwk};
+use crate::issuer::signer::hazmat::sign_raw;
+use crate::jose::json::{Json, truncate};
+use crate::jose::token::{
+    MAX_TIME, decode_segment, encode_segment, split_compact, time_from_number,
+};
+use crate::trust::store::{JwkRole, KeyWindow, MAX_TRUSTED_KEYS, TrustStore, key_error, parse_jwk};
 
 /// The header's `typ` of a trust bundle.
 pub const BUNDLE_TYPE: &str = "kycvs-trust+jwt";
 /// The largest trust bundle accepted, in bytes (as large as the largest JWKS).
-pub const MAX_BUNDLE_LEN: usize = crate::trust::MAX_JWKS_LEN;
+pub const MAX_BUNDLE_LEN: usize = crate::trust::store::MAX_JWKS_LEN;
 /// The largest root key document (one JWK) accepted, in bytes.
 pub const MAX_ROOT_JWK_LEN: usize = 4096;
 
@@ -190,12 +192,8 @@ impl TrustBundle {
             )));
         }
         let text = std::str::from_utf8(bundle).map_err(|_| invalid("bundle is not UTF-8"))?;
-        let mut parts = text.split('.');
-        let (Some(h), Some(p), Some(s), None) =
-            (parts.next(), parts.next(), parts.next(), parts.next())
-        else {
-            return Err(invalid("bundle is not three dot-separated segments"));
-        };
+        let (signing_input, [h, p, s]) = split_compact(text)
+            .ok_or_else(|| invalid("bundle is not three dot-separated segments"))?;
         let segment = |seg: &str, what: &str| decode_segment(seg, what).map_err(recode);
         let header = segment(h, "header")?;
         let payload = segment(p, "payload")?;
@@ -203,8 +201,7 @@ impl TrustBundle {
             .try_into()
             .map_err(|_| invalid("signature is not 64 bytes"))?;
         check_header(&header, root)?;
-        let signing_input = &text.as_bytes()[..h.len() + 1 + p.len()];
-        verify_signature(root, signing_input, &signature)
+        verify_signature(root, signing_input.as_bytes(), &signature)
             .map_err(|_| invalid("signature does not verify under the root key"))?;
 
         let members = object(&payload, "payload")?;
@@ -358,7 +355,7 @@ fn string<'a>(members: &'a [(String, Json)], name: &str, what: &str) -> Result<&
 
 fn time(members: &[(String, Json)], name: &str) -> Result<u64> {
     match find(members, name) {
-        Some(Json::Number(n)) => n.as_u64().filter(|t| *t <= MAX_TIME).ok_or_else(|| {
+        Some(Json::Number(n)) => time_from_number(n).ok_or_else(|| {
             invalid(format!(
                 "payload {name} must be an integer from 0 to 2^53 - 1"
             ))

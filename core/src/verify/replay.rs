@@ -1,7 +1,8 @@
 //! A replay guard for verifiers: a bounded memory of the `jti`s already accepted.
 
 use crate::error::{Error, ErrorCode, Result};
-use crate::token::MAX_JTI_LEN;
+use crate::expiry::drain_expired;
+use crate::jose::token::MAX_JTI_LEN;
 use std::collections::{BTreeSet, HashMap};
 use std::sync::Mutex;
 
@@ -124,16 +125,10 @@ impl ReplayGuard {
 
 impl State {
     fn evict_expired(&mut self, now: u64) -> usize {
-        let mut evicted = 0;
-        while let Some(first) = self.order.first() {
-            if first.0 > now {
-                break;
-            }
-            let (_, jti) = self.order.pop_first().expect("first exists");
-            self.seen.remove(&jti);
-            evicted += 1;
-        }
-        evicted
+        let seen = &mut self.seen;
+        drain_expired(&mut self.order, now, |jti| {
+            seen.remove(&jti);
+        })
     }
 }
 

@@ -19,8 +19,8 @@
 //! cofactorless and its `verify_batch` is cofactored: they disagree on points with a torsion
 //! component, which is why kycvs uses this module for both.)
 
+use crate::crypto::keys::PublicKey;
 use crate::error::{Error, ErrorCode, Result};
-use crate::keys::PublicKey;
 use curve25519_dalek::constants::{ED25519_BASEPOINT_POINT, EIGHT_TORSION};
 use curve25519_dalek::edwards::{CompressedEdwardsY, EdwardsPoint};
 use curve25519_dalek::scalar::Scalar;
@@ -121,7 +121,7 @@ pub(crate) fn batch_equation_holds(items: &[(&PublicKey, &PreparedSignature)]) -
         return true;
     }
     let mut randomness = vec![0u8; 16 * items.len()];
-    if crate::keys::os_random(&mut randomness).is_err() {
+    if crate::crypto::keys::os_random(&mut randomness).is_err() {
         return false;
     }
     let mut b_coefficient = Scalar::ZERO;

@@ -1,12 +1,12 @@
 //! The issuer: claims in, signed status token out.
 
+use crate::crypto::keys::{SigningKey, os_random};
 use crate::error::{Error, ErrorCode, Result};
-use crate::keys::{SigningKey, os_random};
-use crate::status::VaccinationStatus;
-use crate::token::{
+use crate::jose::token::{
     Algorithm, Claims, ClaimsView, Header, MAX_ID_LEN, MAX_TIME, MAX_TOKEN_LEN, encode_segment,
     is_valid_id,
 };
+use crate::status::VaccinationStatus;
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 
