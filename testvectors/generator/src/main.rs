@@ -7,6 +7,7 @@
 //! Usage: `kycvs-testvectors --write DIR` or `kycvs-testvectors --check DIR`.
 
 mod bundles;
+mod order;
 
 use kycvs_core::hazmat::sign_raw;
 use kycvs_core::{Claims, Issuer, SigningKey, TrustStore, VaccinationStatus};
@@ -15,6 +16,8 @@ use std::collections::BTreeSet;
 use std::path::Path;
 use std::process::ExitCode;
 
+/// The largest token a verifier accepts (SPEC section 4, check 1).
+const MAX_TOKEN: usize = 4096;
 const NOW: u64 = 1_800_000_000;
 const IAT: u64 = NOW - 30;
 const EXP: u64 = IAT + 300;
@@ -1141,6 +1144,7 @@ fn build() -> Vec<Case> {
         "lifetime_too_long",
         &|k| k.policy.max_lifetime = 299,
     );
+    order::push(&mut cases, &base, &mut next_jti);
     cases.0
 }
 
