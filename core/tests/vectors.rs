@@ -333,7 +333,7 @@ fn tsv_carries_the_same_cases_as_json() {
     let mut n = 0;
     for line in lines {
         let fields: Vec<&str> = line.split('\t').collect();
-        assert_eq!(fields.len(), 12, "{line}");
+        assert_eq!(fields.len(), 19, "{line}");
         let case = json_cases
             .iter()
             .chain(bytes.iter().map(|(c, _)| c))
@@ -348,6 +348,26 @@ fn tsv_carries_the_same_cases_as_json() {
             );
         }
         assert_eq!(case["expected"], fields[8]);
+        // Columns 9, 10 and 12..=18: every field of an ok case's verified result.
+        let result = &case["result"];
+        for (column, field) in [
+            (9, "status"),
+            (10, "kid"),
+            (12, "iss"),
+            (13, "sub"),
+            (14, "aud"),
+            (15, "jti"),
+            (16, "nonce"),
+            (17, "iat"),
+            (18, "exp"),
+        ] {
+            let want = match &result[field] {
+                Value::Null => String::new(),
+                Value::String(text) => text.clone(),
+                other => other.to_string(),
+            };
+            assert_eq!(fields[column], want, "{} {field}", fields[0]);
+        }
         n += 1;
     }
     // Only the trailing-newline case cannot be carried by TSV.

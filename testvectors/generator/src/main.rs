@@ -1228,7 +1228,8 @@ fn verify_json(cases: &[Case]) -> String {
 
 fn verify_tsv(cases: &[Case]) -> String {
     let mut out = String::from(
-        "name\ttoken\taudience\tissuers\tleeway\tmax_lifetime\tnow\tnonce\texpected\tstatus\tkid\ttoken_hex\n",
+        "name\ttoken\taudience\tissuers\tleeway\tmax_lifetime\tnow\tnonce\texpected\tstatus\tkid\ttoken_hex\t\
+         result_iss\tresult_sub\tresult_aud\tresult_jti\tresult_nonce\tresult_iat\tresult_exp\n",
     );
     // A token holding a newline (the trailing-newline case) cannot be a TSV field.
     for c in cases.iter().filter(|c| !c.token.contains('\n')) {
@@ -1253,7 +1254,20 @@ fn verify_tsv(cases: &[Case]) -> String {
             status,
             kid.to_owned(),
             c.bytes.as_deref().map(hex::encode).unwrap_or_default(),
-        ];
+        ]
+        .into_iter()
+        .chain(
+            ["iss", "sub", "aud", "jti", "nonce", "iat", "exp"].map(|field| {
+                // The verified result of an ok case, every field of it; empty for errors.
+                c.result
+                    .as_ref()
+                    .map_or(String::new(), |r| match &r[field] {
+                        Value::String(text) => text.clone(),
+                        other => other.to_string(),
+                    })
+            }),
+        )
+        .collect::<Vec<String>>();
         for f in &fields {
             assert!(
                 !f.contains(['\t', '\n']),
