@@ -150,7 +150,25 @@ impl Rng {
     }
 }
 
+/// A verdict as JSON: the verified result, or the error's code and detail (SPEC 4.1: a batch
+/// verdict is the single verdict, "the same error code (and detail)").
 fn verdict_json(verdict: &Result<VerifiedStatus, kycvs_core::Error>) -> Value {
+    match verdict {
+        Ok(v) => as_json(v),
+        Err(e) => serde_json::json!({"code": e.code().as_str(), "detail": e.detail()}),
+    }
+}
+
+/// The verdict the case declares, in the shape of [`verdict_json`] without the detail.
+fn expected_json(case: &Value) -> Value {
+    match case["expected"].as_str() {
+        Some("ok") => case["result"].clone(),
+        other => Value::from(other.expect("expected")),
+    }
+}
+
+/// [`verdict_json`] without the detail, to compare with [`expected_json`].
+fn outcome_json(verdict: &Result<VerifiedStatus, kycvs_core::Error>) -> Value {
     match verdict {
         Ok(v) => as_json(v),
         Err(e) => Value::from(e.code().as_str()),
@@ -205,17 +223,61 @@ fn batch_verdicts_equal_single_verdicts_on_every_vector() {
                     "{name} in a batch"
                 );
                 if *member {
-                    let expected = match case["expected"].as_str() {
-                        Some("ok") => case["result"].clone(),
-                        other => Value::from(other.expect("expected")),
-                    };
-                    assert_eq!(verdict_json(verdict), expected, "{name} in a batch");
+                    assert_eq!(
+                        outcome_json(verdict),
+                        expected_json(case),
+                        "{name} in a batch"
+                    );
                 }
                 checked += 1;
             }
         }
     }
     assert!(checked > 1000);
+}
+
+/// The chunked parallel path runs only when rayon's pool has more than one thread and the
+/// batch holds at least 128 items; a forced pool of 4 threads makes it run on any machine.
+/// Every case of one group of the vectors is repeated to 512 items (the mixed-order-R token
+/// among them), and each verdict, code and detail, must equal its single verdict and the
+/// declared outcome.
+#[cfg(feature = "parallel")]
+#[test]
+fn chunked_parallel_batch_gives_single_verdicts() {
+    let trust = TrustStore::from_jwks(&load("trust.jwks")).expect("trust.jwks");
+    let all = cases();
+    let first = all
+        .iter()
+        .find(|c| c["name"] == "ok/signature-mixed-order-r")
+        .expect("mixed-order-R vector");
+    let group: Vec<&Value> = all
+        .iter()
+        .filter(|c| c["policy"] == first["policy"] && c["now"] == first["now"])
+        .collect();
+    assert!(group.len() > 100, "{}", group.len());
+    let picked: Vec<&Value> = group.iter().copied().cycle().take(512).collect();
+    let verifier = verifier_with(first, &trust, false);
+    let now = first["now"].as_u64().expect("now");
+    let items: Vec<BatchItem<'_>> = picked
+        .iter()
+        .map(|c| item(c, c["token"].as_str().expect("token").as_bytes()))
+        .collect();
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(4)
+        .build()
+        .expect("pool");
+    let batch = pool.install(|| {
+        assert_eq!(rayon::current_num_threads(), 4);
+        verifier.verify_batch(&items, now)
+    });
+    assert_eq!(batch.len(), picked.len());
+    for (case, verdict) in picked.iter().zip(&batch) {
+        let name = case["name"].as_str().expect("name");
+        let token = case["token"].as_str().expect("token");
+        let single = verify_case(&verifier, case, token.as_bytes(), now);
+        assert_eq!(verdict_json(verdict), verdict_json(&single), "{name}");
+        assert_eq!(outcome_json(verdict), expected_json(case), "{name}");
+    }
 }
 
 #[test]
@@ -271,7 +333,7 @@ fn tsv_carries_the_same_cases_as_json() {
     let mut n = 0;
     for line in lines {
         let fields: Vec<&str> = line.split('\t').collect();
-        assert_eq!(fields.len(), 12, "{line}");
+        assert_eq!(fields.len(), 19, "{line}");
         let case = json_cases
             .iter()
             .chain(bytes.iter().map(|(c, _)| c))
@@ -286,6 +348,26 @@ fn tsv_carries_the_same_cases_as_json() {
             );
         }
         assert_eq!(case["expected"], fields[8]);
+        // Columns 9, 10 and 12..=18: every field of an ok case's verified result.
+        let result = &case["result"];
+        for (column, field) in [
+            (9, "status"),
+            (10, "kid"),
+            (12, "iss"),
+            (13, "sub"),
+            (14, "aud"),
+            (15, "jti"),
+            (16, "nonce"),
+            (17, "iat"),
+            (18, "exp"),
+        ] {
+            let want = match &result[field] {
+                Value::Null => String::new(),
+                Value::String(text) => text.clone(),
+                other => other.to_string(),
+            };
+            assert_eq!(fields[column], want, "{} {field}", fields[0]);
+        }
         n += 1;
     }
     // Only the trailing-newline case cannot be carried by TSV.

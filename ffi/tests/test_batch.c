@@ -1,7 +1,8 @@
 /* kycvs_verifier_verify_batch: every verdict equals the single verdict on the whole vector
  * corpus (testvectors/verify.tsv, one batch per distinct policy), per-item verdicts in a large
  * same-key batch holding bad tokens, per-item argument errors, NULL and empty arguments, and
- * one verifier shared by four threads calling the batch API at once.
+ * one verifier shared by four threads calling the batch API at once, all with a four-thread
+ * rayon pool so that batches of 128 items or more take the chunked parallel path.
  * Usage: test_batch [TESTVECTORS_DIR]. Prints "N passed, M failed"; exits non-zero on failure. */
 #define _POSIX_C_SOURCE 200809L
 #include "kycvs.h"
@@ -29,9 +30,9 @@ static int passed, failed;
  * status, ttl. */
 #define TOKEN_REQUEST(...) (&(kycvs_token_request){__VA_ARGS__})
 
-/* name token audience issuers leeway max_lifetime now nonce expected status kid, then
- * optionally token_hex (the token, when it is not UTF-8). */
-enum { FIELD_COUNT = 12, MIN_FIELDS = 11, MAX_CASES = 1024, BIG = 300, THREADS = 4 };
+/* name token audience issuers leeway max_lifetime now nonce expected status kid token_hex
+ * (the token, when it is not UTF-8), then the verified result's iss sub aud jti nonce iat exp. */
+enum { FIELD_COUNT = 19, MIN_FIELDS = 19, MAX_CASES = 1024, BIG = 300, THREADS = 4 };
 
 static const uint64_t NOW = 1700000000u;
 static const char *const ISSUER = "cowin.example";
@@ -183,7 +184,7 @@ static void test_vector_corpus(const char *dir) {
         if (split_fields(line, cases[n])) {
             n++;
         } else {
-            CHECK(!"a verify.tsv line has 11 or 12 fields");
+            CHECK(!"a verify.tsv line has 19 fields");
         }
         line = newline;
     }
@@ -401,6 +402,13 @@ static void test_threads(void) {
 
 int main(int argc, char **argv) {
     const char *dir = argc > 1 ? argv[1] : "testvectors";
+    /* The chunked parallel path (a batch of >= 128 items split across rayon's pool) runs
+     * only with more than one pool thread. The pool is built on the first batch call and
+     * reads this variable then, so the BIG (300-item) batches take that path on one CPU. */
+    if (setenv("RAYON_NUM_THREADS", "4", 1) != 0) {
+        fprintf(stderr, "setenv failed\n");
+        return 1;
+    }
     test_vector_corpus(dir);
     setup_big();
     test_big_batch_with_bad_items();

@@ -7,7 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-enum { FIELD_COUNT = 12 };
+enum { FIELD_COUNT = 19 };
 
 /* Reads a whole file into a NUL-terminated heap buffer; exits on failure. */
 static char *read_file(const char *dir, const char *name, size_t *len_out) {
@@ -125,6 +125,26 @@ static size_t decode_hex(char *hex) {
     return n;
 }
 
+/* Returns 1 when a verified string field equals the expected text, else reports it. */
+static int same_str(const char *name, const char *field, kycvs_str got, const char *want) {
+    if (got.len == strlen(want) && memcmp(got.data, want, got.len) == 0) {
+        return 1;
+    }
+    fprintf(stderr, "FAIL %s: expected %s %s, got %.*s\n", name, field, want, (int)got.len,
+            got.data);
+    return 0;
+}
+
+/* Returns 1 when a verified time field equals the expected decimal number, else reports it. */
+static int same_u64(const char *name, const char *field, uint64_t got, const char *want) {
+    if (want[0] != '\0' && got == strtoull(want, NULL, 10)) {
+        return 1;
+    }
+    fprintf(stderr, "FAIL %s: expected %s %s, got %llu\n", name, field, want,
+            (unsigned long long)got);
+    return 0;
+}
+
 /* Runs one case; returns 1 when it gives exactly the expected outcome. */
 static int run_case(char *fields[FIELD_COUNT], const kycvs_trust_store *trust) {
     const char *name = fields[0], *token = fields[1], *nonce = fields[7];
@@ -151,16 +171,20 @@ static int run_case(char *fields[FIELD_COUNT], const kycvs_trust_store *trust) {
     }
     int ok = 1;
     if (r == KYCVS_RESULT_OK) {
+        /* Every field of the verified result: status, kid, then iss ... exp (fields 12-18). */
         unsigned got_status = kycvs_verified_status(out);
-        kycvs_str got_kid = kycvs_verified_kid(out);
         if (got_status != strtoul(status, NULL, 10)) {
             fprintf(stderr, "FAIL %s: expected status %s, got %u\n", name, status, got_status);
             ok = 0;
-        } else if (got_kid.len != strlen(kid) || memcmp(got_kid.data, kid, got_kid.len) != 0) {
-            fprintf(stderr, "FAIL %s: expected kid %s, got %.*s\n", name, kid, (int)got_kid.len,
-                    got_kid.data);
-            ok = 0;
         }
+        ok &= same_str(name, "kid", kycvs_verified_kid(out), kid);
+        ok &= same_str(name, "iss", kycvs_verified_iss(out), fields[12]);
+        ok &= same_str(name, "sub", kycvs_verified_sub(out), fields[13]);
+        ok &= same_str(name, "aud", kycvs_verified_aud(out), fields[14]);
+        ok &= same_str(name, "jti", kycvs_verified_jti(out), fields[15]);
+        ok &= same_str(name, "nonce", kycvs_verified_nonce(out), fields[16]);
+        ok &= same_u64(name, "iat", kycvs_verified_iat(out), fields[17]);
+        ok &= same_u64(name, "exp", kycvs_verified_exp(out), fields[18]);
         kycvs_verified_free(out);
     }
     return ok;

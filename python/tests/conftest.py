@@ -2,9 +2,15 @@
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 
 import pytest
+
+# rayon sizes its global pool when the first batch runs, from this variable or the CPU count;
+# four threads make every batch of 128 items or more take the chunked parallel path, even on
+# a one-CPU runner (the vector corpus batches in test_batch.py hold more than 256 items).
+os.environ["RAYON_NUM_THREADS"] = "4"
 
 import kycvs
 

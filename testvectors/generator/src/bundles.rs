@@ -296,6 +296,48 @@ fn bundle_cases() -> Vec<BundleCase> {
             "invalid_key",
         )
         .root = with_iss.to_string();
+    // The identity point: canonical, but of small order.
+    let identity_x = super::b64(&{
+        let mut y = [0u8; 32];
+        y[0] = 1;
+        y
+    });
+    let thumbprint = |x: &str| {
+        use sha2::Digest;
+        let canonical = format!(r#"{{"crv":"Ed25519","kty":"OKP","x":"{x}"}}"#);
+        super::b64(&sha2::Sha256::digest(canonical.as_bytes()))
+    };
+    cases
+        .push(
+            "root/x-small-order",
+            "the root JWK's x is the identity point (small order), kid its thumbprint",
+            good.clone(),
+            "invalid_key",
+        )
+        .root =
+        json!({"kty": "OKP", "crv": "Ed25519", "x": identity_x, "kid": thumbprint(&identity_x)})
+            .to_string();
+    let mut wrong_kid: Value = serde_json::from_str(&root_jwk(&root)).expect("json");
+    wrong_kid["kid"] = other.kid().into();
+    cases
+        .push(
+            "root/kid-not-thumbprint",
+            "the root JWK's kid is another key's thumbprint",
+            good.clone(),
+            "invalid_key",
+        )
+        .root = wrong_kid.to_string();
+    let mut padded = root_jwk(&root);
+    padded.insert_str(1, &" ".repeat(4097 - padded.len()));
+    assert_eq!(padded.len(), 4097);
+    cases
+        .push(
+            "root/4097-bytes",
+            "the root JWK padded with JSON whitespace to 4097 bytes (limit 4096)",
+            good.clone(),
+            "invalid_key",
+        )
+        .root = padded;
 
     // The header.
     for (name, description, h) in [
@@ -423,6 +465,33 @@ fn bundle_cases() -> Vec<BundleCase> {
         "key/nbf-not-before-exp",
         "a key whose nbf equals its exp",
         &|p| p["keys"][0]["nbf"] = p["keys"][0]["exp"].clone(),
+    );
+    edit("payload/iat-missing", "no iat", &|p| {
+        p.as_object_mut().expect("object").remove("iat");
+    });
+    edit(
+        "payload/keys-1025",
+        "1025 distinct keys (at most 1024)",
+        &|p| {
+            p["keys"] = (0..1025u32)
+                .map(|i| {
+                    let mut seed = [0x70; 32];
+                    seed[..4].copy_from_slice(&i.to_le_bytes());
+                    let mut jwk = SigningKey::from_seed(&seed).public_key().to_jwk(ISSUER_A);
+                    jwk["nbf"] = (NOW - 10).into();
+                    jwk["exp"] = (NOW + 10).into();
+                    jwk
+                })
+                .collect();
+        },
+    );
+    edit(
+        "key/x-small-order",
+        "a key whose x is the identity point (small order), kid its thumbprint",
+        &|p| {
+            p["keys"][0]["x"] = identity_x.clone().into();
+            p["keys"][0]["kid"] = thumbprint(&identity_x).into();
+        },
     );
     edit("key/nbf-string", "a key whose nbf is a string", &|p| {
         p["keys"][0]["nbf"] = "0".into()

@@ -7,6 +7,7 @@
 //! Usage: `kycvs-testvectors --write DIR` or `kycvs-testvectors --check DIR`.
 
 mod bundles;
+mod order;
 
 use kycvs_core::hazmat::sign_raw;
 use kycvs_core::{Claims, Issuer, SigningKey, TrustStore, VaccinationStatus};
@@ -15,6 +16,8 @@ use std::collections::BTreeSet;
 use std::path::Path;
 use std::process::ExitCode;
 
+/// The largest token a verifier accepts (SPEC section 4, check 1).
+const MAX_TOKEN: usize = 4096;
 const NOW: u64 = 1_800_000_000;
 const IAT: u64 = NOW - 30;
 const EXP: u64 = IAT + 300;
@@ -1141,6 +1144,7 @@ fn build() -> Vec<Case> {
         "lifetime_too_long",
         &|k| k.policy.max_lifetime = 299,
     );
+    order::push(&mut cases, &base, &mut next_jti);
     cases.0
 }
 
@@ -1224,7 +1228,8 @@ fn verify_json(cases: &[Case]) -> String {
 
 fn verify_tsv(cases: &[Case]) -> String {
     let mut out = String::from(
-        "name\ttoken\taudience\tissuers\tleeway\tmax_lifetime\tnow\tnonce\texpected\tstatus\tkid\ttoken_hex\n",
+        "name\ttoken\taudience\tissuers\tleeway\tmax_lifetime\tnow\tnonce\texpected\tstatus\tkid\ttoken_hex\t\
+         result_iss\tresult_sub\tresult_aud\tresult_jti\tresult_nonce\tresult_iat\tresult_exp\n",
     );
     // A token holding a newline (the trailing-newline case) cannot be a TSV field.
     for c in cases.iter().filter(|c| !c.token.contains('\n')) {
@@ -1249,7 +1254,20 @@ fn verify_tsv(cases: &[Case]) -> String {
             status,
             kid.to_owned(),
             c.bytes.as_deref().map(hex::encode).unwrap_or_default(),
-        ];
+        ]
+        .into_iter()
+        .chain(
+            ["iss", "sub", "aud", "jti", "nonce", "iat", "exp"].map(|field| {
+                // The verified result of an ok case, every field of it; empty for errors.
+                c.result
+                    .as_ref()
+                    .map_or(String::new(), |r| match &r[field] {
+                        Value::String(text) => text.clone(),
+                        other => other.to_string(),
+                    })
+            }),
+        )
+        .collect::<Vec<String>>();
         for f in &fields {
             assert!(
                 !f.contains(['\t', '\n']),
