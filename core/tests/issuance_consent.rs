@@ -453,6 +453,31 @@ fn two_concurrent_completes_give_exactly_one_token() {
 }
 
 #[test]
+fn each_hand_checked_person_gets_the_outcome_worked_out_by_hand() {
+    let service = service();
+    let verifier = verifier();
+    for (i, p) in people().iter().enumerate() {
+        let t = NOW + i as u64;
+        let c = service
+            .begin(
+                &ConsentRequest {
+                    mobile: &p.mobile,
+                    name: &p.name,
+                    audience: AUDIENCE,
+                    nonce: "PNR-1",
+                },
+                t,
+            )
+            .unwrap();
+        let got = service
+            .complete(&c.consent_id, c.otp.expose(), t)
+            .map(|token| verifier.verify(&token, "PNR-1", t).unwrap().status())
+            .map_err(|e| e.code());
+        assert_eq!(got, p.status, "{}", p.id);
+    }
+}
+
+#[test]
 fn bounded_store() {
     let service = builder()
         .consent_store(Arc::new(MemoryConsentStore::with_capacity(3, 100)))

@@ -238,7 +238,7 @@ fn no_phone_number_or_name_leaks() {
     assert!(text.contains("invalid_mobile") && text.contains("unknown_product"));
     assert!(text.contains("consent_store_full") && text.contains("invalid_registry"));
     let mut searched = 0;
-    for person in &people {
+    for person in &everyone() {
         let m = &person.mobile;
         for needle in [
             m.clone(),

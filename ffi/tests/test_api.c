@@ -545,29 +545,52 @@ static pthread_barrier_t start_together;
 
 struct thread_job {
     const kycvs_verifier *verifier;
-    const char *token;
+    const char *kid;     /* the signing key's kid */
+    char nonce[32];      /* this thread's own transaction */
+    char subject[32];    /* this thread's own subject */
+    uint8_t status;      /* this thread's own status */
+    uint64_t ttl;        /* this thread's own lifetime */
+    char token[KYCVS_TOKEN_BUF_LEN];
     size_t token_len;
-    const char *forged; /* the token with its signature changed */
-    int ok;             /* verifications that passed with status 2 */
-    int rejected;       /* forged tokens rejected as bad_signature, with their own message */
-    int own_message;    /* this thread's last error is its own */
+    char forged[KYCVS_TOKEN_BUF_LEN]; /* the token with its signature changed */
+    char jti[64];        /* the jti last read back */
+    int ok;              /* verifications whose every field was this thread's own */
+    int rejected;        /* forged tokens rejected as bad_signature, with their own message */
+    int own_message;     /* this thread's last error is its own */
 };
+
+/* Every field of `out` is what `job` issued. */
+static int fields_are_own(const kycvs_verified *out, struct thread_job *job) {
+    kycvs_str jti = kycvs_verified_jti(out);
+    if (jti.len == 0 || jti.len >= sizeof job->jti) {
+        return 0;
+    }
+    memcpy(job->jti, jti.data, jti.len);
+    job->jti[jti.len] = '\0';
+    return kycvs_verified_status(out) == job->status && kycvs_verified_iat(out) == NOW &&
+           kycvs_verified_exp(out) == NOW + job->ttl && str_is(kycvs_verified_iss(out), ISSUER) &&
+           str_is(kycvs_verified_aud(out), AUDIENCE) &&
+           str_is(kycvs_verified_sub(out), job->subject) &&
+           str_is(kycvs_verified_nonce(out), job->nonce) && str_is(kycvs_verified_kid(out), job->kid);
+}
 
 static void *verify_many(void *arg) {
     struct thread_job *job = arg;
     pthread_barrier_wait(&start_together);
     for (int i = 0; i < ROUNDS; i++) {
         kycvs_verified *out = NULL;
-        if (kycvs_verifier_verify(job->verifier, job->token, job->token_len, S(NONCE), NOW + 1,
+        if (kycvs_verifier_verify(job->verifier, job->token, job->token_len, S(job->nonce), NOW + 1,
                                   &out) == KYCVS_RESULT_OK &&
-            kycvs_verified_status(out) == 2) {
+            fields_are_own(out, job)) {
             job->ok++;
         }
         kycvs_verified_free(out);
         char message[256];
         size_t len = 0;
-        if (kycvs_verifier_verify(job->verifier, job->forged, job->token_len, S(NONCE), NOW + 1,
-                                  &out) == KYCVS_RESULT_BAD_SIGNATURE &&
+        out = NULL;
+        if (kycvs_verifier_verify(job->verifier, job->forged, job->token_len, S(job->nonce),
+                                  NOW + 1, &out) == KYCVS_RESULT_BAD_SIGNATURE &&
+            out == NULL &&
             kycvs_last_error_message(message, sizeof message, &len) == KYCVS_RESULT_OK &&
             strncmp(message, "bad_signature", 13) == 0) {
             job->rejected++;
@@ -591,29 +614,47 @@ static void test_shared_verifier(void) {
     const kycvs_verifier *verifier = verifier_for(trust);
     kycvs_issuer *issuer = NULL;
     CHECK_RESULT(kycvs_issuer_new(key, S(ISSUER), KYCVS_ALGORITHM_ED25519, &issuer), KYCVS_RESULT_OK);
-    char token[KYCVS_TOKEN_BUF_LEN];
+    char kid[64];
     size_t len = 0;
-    CHECK_RESULT(issue(issuer, token, sizeof token, &len), KYCVS_RESULT_OK);
+    CHECK_RESULT(kycvs_signing_key_kid(key, kid, sizeof kid, &len), KYCVS_RESULT_OK);
 
     /* This thread's message must survive the other threads' failures. */
     CHECK_RESULT(kycvs_verifier_builder_set_leeway(NULL, 1), KYCVS_RESULT_NULL_ARGUMENT);
 
-    char forged[KYCVS_TOKEN_BUF_LEN];
-    memcpy(forged, token, len + 1);
-    forged[len - 2] = forged[len - 2] == 'A' ? 'B' : 'A';
-
+    /* Each thread its own token: its own nonce, subject, status and lifetime. */
+    static struct thread_job jobs[THREADS];
     pthread_t threads[THREADS];
-    struct thread_job jobs[THREADS];
     CHECK(pthread_barrier_init(&start_together, NULL, THREADS) == 0);
     for (int i = 0; i < THREADS; i++) {
-        jobs[i] = (struct thread_job){verifier, token, len, forged, 0, 0, 0};
-        CHECK(pthread_create(&threads[i], NULL, verify_many, &jobs[i]) == 0);
+        struct thread_job *job = &jobs[i];
+        memset(job, 0, sizeof *job);
+        job->verifier = verifier;
+        job->kid = kid;
+        snprintf(job->nonce, sizeof job->nonce, "PNR-%d", 1000 + i);
+        snprintf(job->subject, sizeof job->subject, "pseudonym-thread-%d", i);
+        job->status = (uint8_t)(i % 3);
+        job->ttl = 300 + (uint64_t)i;
+        CHECK_RESULT(kycvs_issuer_issue(issuer,
+                                        TOKEN_REQUEST(S(AUDIENCE), S(job->nonce), S(job->subject),
+                                                      job->status, job->ttl),
+                                        NOW, job->token, sizeof job->token, &job->token_len),
+                     KYCVS_RESULT_OK);
+        memcpy(job->forged, job->token, job->token_len + 1);
+        size_t at = job->token_len - 2;
+        job->forged[at] = job->forged[at] == 'A' ? 'B' : 'A';
+        CHECK(pthread_create(&threads[i], NULL, verify_many, job) == 0);
     }
     for (int i = 0; i < THREADS; i++) {
         CHECK(pthread_join(threads[i], NULL) == 0);
         CHECK(jobs[i].ok == ROUNDS);
         CHECK(jobs[i].rejected == ROUNDS);
         CHECK(jobs[i].own_message);
+    }
+    /* Each token carried its own jti. */
+    for (int i = 0; i < THREADS; i++) {
+        for (int j = i + 1; j < THREADS; j++) {
+            CHECK(strcmp(jobs[i].jti, jobs[j].jti) != 0);
+        }
     }
     CHECK(pthread_barrier_destroy(&start_together) == 0);
     char message[256];

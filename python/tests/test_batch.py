@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import itertools
+import sys
 import threading
+import time
 from typing import Any
 
 import pytest
@@ -134,7 +136,7 @@ def test_arguments(pair: Pair) -> None:
         pair.verifier.verify_batch([token], NONCE, now=-1)
 
 
-def test_batch_from_threads_releases_the_gil(pair: Pair) -> None:
+def test_batch_from_threads_gives_every_thread_its_verdicts(pair: Pair) -> None:
     tokens = [pair.issue(subject=f"p-{i}") for i in range(200)]
     errors: list[BaseException] = []
 
@@ -152,3 +154,38 @@ def test_batch_from_threads_releases_the_gil(pair: Pair) -> None:
     for t in threads:
         t.join()
     assert errors == []
+
+
+def test_batch_releases_the_gil(pair: Pair) -> None:
+    # Another Python thread must run while verify_batch is inside Rust. With forced switches
+    # pushed out of reach, the main thread gives up the GIL between reading the counter
+    # before and after the call only if the call itself releases it, so a batch that held
+    # the GIL would leave the counter unchanged on every call.
+    tokens = [pair.issue(subject=f"p-{i}") for i in range(1000)]
+    counter = [0]
+    stop = threading.Event()
+    running = threading.Event()
+
+    def spin() -> None:
+        running.set()
+        while not stop.is_set():
+            counter[0] += 1
+            time.sleep(0)  # gives the GIL back, so the main thread never waits on this one
+
+    interval = sys.getswitchinterval()
+    sys.setswitchinterval(1_000.0)
+    spinner = threading.Thread(target=spin)
+    try:
+        spinner.start()
+        running.wait()
+        progressed = []
+        for _ in range(20):
+            before = counter[0]
+            got = pair.verifier.verify_batch(tokens, nonce=NONCE, now=NOW)
+            progressed.append(counter[0] - before)
+            assert len(got) == len(tokens)
+    finally:
+        stop.set()
+        sys.setswitchinterval(interval)
+        spinner.join()
+    assert any(n > 0 for n in progressed), progressed

@@ -195,8 +195,11 @@ def test_token_text(pair: Pair) -> None:
         pair.verifier.verify(b"\xff" + token.encode(), NONCE, now=NOW)
     with pytest.raises(kycvs.MalformedError):
         pair.verifier.verify("\ud800" + token, NONCE, now=NOW)
-    with pytest.raises(kycvs.VerificationError):
+    # Valid UTF-8 that is not base64url: malformed, exactly, like the two above.
+    with pytest.raises(kycvs.MalformedError) as info:
         pair.verifier.verify("\u00e9" + token, NONCE, now=NOW)
+    assert type(info.value) is kycvs.MalformedError
+    assert info.value.code == "malformed"
     for wrong in (None, 42, bytearray(token.encode()), memoryview(token.encode())):
         with pytest.raises(TypeError):
             pair.verifier.verify(wrong, NONCE, now=NOW)  # type: ignore[arg-type]
