@@ -61,6 +61,10 @@ mod status;
 mod trust;
 mod verify;
 
+/// Test-only switches (the `test-hooks` cargo feature, never enabled in a shipped build).
+#[cfg(feature = "test-hooks")]
+#[doc(hidden)]
+pub use crypto::keys::test_hooks;
 pub use crypto::keys::{PublicKey, SigningKey, jwk_thumbprint};
 pub use crypto::signature;
 pub use error::{Error, ErrorCode, Result};

@@ -12,7 +12,60 @@ use zeroize::{Zeroize, Zeroizing};
 
 /// Fills `buf` from the operating system's random source.
 pub(crate) fn os_random(buf: &mut [u8]) -> Result<()> {
+    #[cfg(feature = "test-hooks")]
+    if test_hooks::draw_fails() {
+        return Err(err!(RandomSource, "OS random source failed: test hook"));
+    }
     getrandom::fill(buf).map_err(|e| err!(RandomSource, "OS random source failed: {e}"))
+}
+
+/// Test-only control of [`os_random`], compiled only with the `test-hooks` cargo feature,
+/// which no shipped crate enables (kycvs-core turns it on for its own tests through a
+/// dev-dependency on itself). It can only make a draw fail, never change the bytes a draw
+/// returns, and it acts on the calling thread alone, so tests running side by side do not
+/// see each other's failures.
+#[cfg(feature = "test-hooks")]
+#[doc(hidden)]
+pub mod test_hooks {
+    use std::cell::Cell;
+
+    thread_local! {
+        /// `Some(n)`: `n` more draws succeed, then every draw fails. `None`: draws succeed.
+        static SUCCESSES_LEFT: Cell<Option<u32>> = const { Cell::new(None) };
+    }
+
+    pub(crate) fn draw_fails() -> bool {
+        SUCCESSES_LEFT.with(|left| match left.get() {
+            None => false,
+            Some(0) => true,
+            Some(n) => {
+                left.set(Some(n - 1));
+                false
+            }
+        })
+    }
+
+    /// While the returned guard lives, the calling thread's draws from the OS random source
+    /// fail (`random_source`) after `successes` more successful ones.
+    #[must_use = "the random source works again when the guard is dropped"]
+    pub fn fail_os_random_after(successes: u32) -> FailingRandom {
+        SUCCESSES_LEFT.with(|left| left.set(Some(successes)));
+        FailingRandom {
+            _not_send: std::marker::PhantomData,
+        }
+    }
+
+    /// Restores the calling thread's random source when dropped.
+    pub struct FailingRandom {
+        // The switch is per thread: the guard must be dropped on the thread that made it.
+        _not_send: std::marker::PhantomData<*const ()>,
+    }
+
+    impl Drop for FailingRandom {
+        fn drop(&mut self) {
+            SUCCESSES_LEFT.with(|left| left.set(None));
+        }
+    }
 }
 
 /// An Ed25519 signing key. Its secret is zeroized on drop and never printed: `Debug` shows
