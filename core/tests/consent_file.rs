@@ -444,7 +444,8 @@ fn child_result(child: Child) -> String {
         .expect("the child printed its result")
 }
 
-/// Child: waits for the start file, then completes the consent with a complete side of its own.
+/// Child: builds a complete side of its own, says it is ready, waits for the start file, then
+/// completes the consent.
 #[test]
 fn child_complete() {
     if std::env::var_os(CHILD_ENV).is_none() {
@@ -452,6 +453,7 @@ fn child_complete() {
     }
     let path = PathBuf::from(child_env("KYCVS_FILE"));
     let completer = file_completer(&path, &OTP_KEY);
+    std::fs::write(child_env("KYCVS_READY"), b"ready").unwrap();
     wait_for_file(Path::new(&child_env("KYCVS_START")));
     let result = completer.complete(&child_env("KYCVS_ID"), &child_env("KYCVS_OTP"), NOW + 1);
     match result {
@@ -486,11 +488,21 @@ fn processes_racing_to_complete_one_consent_issue_once() {
         ("KYCVS_ID", c.consent_id.as_str()),
         ("KYCVS_OTP", c.otp.expose()),
     ];
-    let children: Vec<Child> = (0..10)
-        .map(|_| spawn_child("child_complete", &env))
+    let ready: Vec<String> = (0..10)
+        .map(|i| dir.0.join(format!("ready-{i}")).display().to_string())
         .collect();
-    // Every child is running before any may complete.
-    std::thread::sleep(Duration::from_millis(500));
+    let children: Vec<Child> = ready
+        .iter()
+        .map(|ready| {
+            let mut env = env.to_vec();
+            env.push(("KYCVS_READY", ready.as_str()));
+            spawn_child("child_complete", &env)
+        })
+        .collect();
+    // A barrier: every child has built its complete side before any may complete.
+    for ready in &ready {
+        wait_for_file(Path::new(ready));
+    }
     std::fs::write(&start, b"go").unwrap();
     let results: Vec<String> = children.into_iter().map(child_result).collect();
     assert_eq!(
@@ -572,10 +584,12 @@ fn a_paused_lock_holder_keeps_its_lock() {
     wait_for_file(&locked);
     signal(holder.id(), "-STOP");
     // The start file exists already: the waiter completes as soon as it has the lock.
+    let waiter_ready = dir.0.join("waiter-ready").display().to_string();
     let mut waiter = spawn_child(
         "child_complete",
         &[
             ("KYCVS_FILE", file.as_str()),
+            ("KYCVS_READY", waiter_ready.as_str()),
             ("KYCVS_START", locked_s.as_str()),
             ("KYCVS_ID", c.consent_id.as_str()),
             ("KYCVS_OTP", c.otp.expose()),
