@@ -6,42 +6,20 @@
 //! named `child_*`, which do nothing unless `KYCVS_CONSENT_CHILD` is set).
 
 mod issuance_support;
+mod process_support;
 
 use issuance_support::*;
 use kycvs_core::{
     ConsentCompleter, ConsentRequest, ConsentStore, ErrorCode, FileConsentStore, IssuanceService,
     Issuer, JsonlRegistry, PseudonymKey, VaccinationStatus, dose_records_from_json,
 };
+use process_support::*;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Command};
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 const OTP_KEY: [u8; 32] = [5u8; 32];
-
-/// A fresh directory under the system temp dir, removed on drop.
-struct TempDir(PathBuf);
-
-impl TempDir {
-    fn new(tag: &str) -> TempDir {
-        let mut bytes = [0u8; 8];
-        getrandom::fill(&mut bytes).unwrap();
-        let name: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
-        let dir = std::env::temp_dir().join(format!("kycvs-{tag}-{name}"));
-        std::fs::create_dir(&dir).unwrap();
-        TempDir(dir)
-    }
-
-    fn file(&self) -> PathBuf {
-        self.0.join("consents.json")
-    }
-}
-
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
 
 /// A service over `registry` keeping consents in `path`, with fixed OTP and pseudonym keys,
 /// as a second process would build it.
@@ -403,47 +381,6 @@ fn the_file_holds_no_personal_data_of_anyone() {
 
 const CHILD_ENV: &str = "KYCVS_CONSENT_CHILD";
 
-/// Runs the test named `test` of this binary as a child process with `env`, its stdout piped.
-fn spawn_child(test: &str, env: &[(&str, &str)]) -> Child {
-    let mut command = Command::new(std::env::current_exe().unwrap());
-    command
-        .args([test, "--exact", "--nocapture", "--test-threads=1"])
-        .env(CHILD_ENV, "1")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::inherit());
-    for (k, v) in env {
-        command.env(k, v);
-    }
-    command.spawn().unwrap()
-}
-
-fn child_env(key: &str) -> String {
-    std::env::var(key).unwrap()
-}
-
-fn wait_for_file(path: &Path) {
-    let deadline = Instant::now() + Duration::from_secs(120);
-    while !path.exists() {
-        assert!(
-            Instant::now() < deadline,
-            "{} never appeared",
-            path.display()
-        );
-        std::thread::sleep(Duration::from_millis(1));
-    }
-}
-
-/// The child's answer: `TOKEN`, or the error code's name, after `RESULT `.
-fn child_result(child: Child) -> String {
-    let out = child.wait_with_output().unwrap();
-    assert!(out.status.success(), "a child failed");
-    String::from_utf8(out.stdout)
-        .unwrap()
-        .lines()
-        .find_map(|l| l.split("RESULT ").nth(1).map(|r| r.trim().to_owned()))
-        .expect("the child printed its result")
-}
-
 /// Child: builds a complete side of its own, says it is ready, waits for the start file, then
 /// completes the consent.
 #[test]
@@ -496,7 +433,7 @@ fn processes_racing_to_complete_one_consent_issue_once() {
         .map(|ready| {
             let mut env = env.to_vec();
             env.push(("KYCVS_READY", ready.as_str()));
-            spawn_child("child_complete", &env)
+            spawn_child(CHILD_ENV, "child_complete", &env)
         })
         .collect();
     // A barrier: every child has built its complete side before any may complete.
@@ -572,6 +509,7 @@ fn a_paused_lock_holder_keeps_its_lock() {
     let [file, locked_s, release_s] =
         [dir.file(), locked.clone(), release.clone()].map(|p| p.display().to_string());
     let holder = spawn_child(
+        CHILD_ENV,
         "child_hold_lock_then_complete",
         &[
             ("KYCVS_FILE", file.as_str()),
@@ -586,6 +524,7 @@ fn a_paused_lock_holder_keeps_its_lock() {
     // The start file exists already: the waiter completes as soon as it has the lock.
     let waiter_ready = dir.0.join("waiter-ready").display().to_string();
     let mut waiter = spawn_child(
+        CHILD_ENV,
         "child_complete",
         &[
             ("KYCVS_FILE", file.as_str()),

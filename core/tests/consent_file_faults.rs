@@ -8,43 +8,21 @@
 //! `child_*`, which do nothing unless `KYCVS_FAULTS_CHILD` is set).
 
 mod issuance_support;
+mod process_support;
 
 use issuance_support::*;
 use kycvs_core::{
     ConsentChallenge, ConsentCompleter, ConsentRequest, ErrorCode, FileConsentStore,
     IssuanceService, Issuer, JsonlRegistry, MAX_CONSENT_FILE_LEN, PseudonymKey, VaccinationStatus,
 };
+use process_support::*;
 use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Command};
 use std::sync::Arc;
 use std::time::Duration;
 
 const OTP_KEY: [u8; 32] = [5u8; 32];
-
-/// A fresh directory under the system temp dir, removed on drop.
-struct TempDir(PathBuf);
-
-impl TempDir {
-    fn new(tag: &str) -> TempDir {
-        let mut bytes = [0u8; 8];
-        getrandom::fill(&mut bytes).unwrap();
-        let name: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
-        let dir = std::env::temp_dir().join(format!("kycvs-{tag}-{name}"));
-        std::fs::create_dir(&dir).unwrap();
-        TempDir(dir)
-    }
-
-    fn file(&self) -> PathBuf {
-        self.0.join("consents.json")
-    }
-}
-
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
 
 /// A tmpfs of `size` mounted on a fresh directory, unmounted on drop.
 struct Tmpfs(TempDir);
@@ -266,40 +244,6 @@ fn a_store_full_of_live_consents_refuses_the_next_begin() {
 
 const CHILD_ENV: &str = "KYCVS_FAULTS_CHILD";
 
-fn spawn_child(test: &str, env: &[(&str, String)]) -> Child {
-    let mut command = Command::new(std::env::current_exe().unwrap());
-    command
-        .args([test, "--exact", "--nocapture", "--test-threads=1"])
-        .env(CHILD_ENV, "1")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::inherit());
-    for (k, v) in env {
-        command.env(k, v);
-    }
-    command.spawn().unwrap()
-}
-
-fn child_env(key: &str) -> String {
-    std::env::var(key).unwrap()
-}
-
-/// Waits for `path` to appear (a barrier between processes, not a timing assumption).
-fn wait_for_file(path: &Path) {
-    while !path.exists() {
-        std::thread::sleep(Duration::from_millis(1));
-    }
-}
-
-fn child_result(child: Child) -> String {
-    let out = child.wait_with_output().unwrap();
-    assert!(out.status.success(), "a child failed");
-    String::from_utf8(out.stdout)
-        .unwrap()
-        .lines()
-        .find_map(|l| l.split("RESULT ").nth(1).map(|r| r.trim().to_owned()))
-        .expect("the child printed its result")
-}
-
 /// Child: builds its service, says it is ready, waits for the start file, then begins.
 #[test]
 fn child_begin() {
@@ -329,7 +273,7 @@ fn processes_racing_to_begin_pass_the_rate_limit_exactly() {
                 ("KYCVS_READY", ready.display().to_string()),
                 ("KYCVS_START", start.display().to_string()),
             ];
-            (spawn_child("child_begin", &env), ready)
+            (spawn_child(CHILD_ENV, "child_begin", &env), ready)
         })
         .collect();
     // The barrier: every child has built its service before any may begin.
@@ -376,6 +320,7 @@ fn a_lock_file_left_by_a_killed_holder_does_not_block_the_next_caller() {
     let c = begin(&file_service(&dir.file()), &p, "PNR-1", NOW).unwrap();
     let locked = dir.0.join("locked");
     let mut holder = spawn_child(
+        CHILD_ENV,
         "child_lock_and_hang",
         &[
             ("KYCVS_FILE", dir.file().display().to_string()),
