@@ -53,17 +53,7 @@ fn begin_in_one_service_completes_in_another_once() {
     let dir = TempDir::new("file-store");
     let p = person_with(Ok(VaccinationStatus::FullyVaccinated));
     let first = file_service(&dir.file(), JsonlRegistry::sample(), &OTP_KEY);
-    let c = first
-        .begin(
-            &ConsentRequest {
-                mobile: &p.mobile,
-                name: &p.name,
-                audience: AUDIENCE,
-                nonce: "PNR-1",
-            },
-            NOW,
-        )
-        .unwrap();
+    let c = first.begin(&p.request("PNR-1"), NOW).unwrap();
     drop(first);
 
     // The file holds the consent's MAC and id, and no OTP, beneficiary id, mobile number or
@@ -103,15 +93,7 @@ fn another_otp_key_never_completes() {
     let dir = TempDir::new("file-key");
     let p = person_with(Ok(VaccinationStatus::PartiallyVaccinated));
     let c = file_service(&dir.file(), JsonlRegistry::sample(), &OTP_KEY)
-        .begin(
-            &ConsentRequest {
-                mobile: &p.mobile,
-                name: &p.name,
-                audience: AUDIENCE,
-                nonce: "PNR-1",
-            },
-            NOW,
-        )
+        .begin(&p.request("PNR-1"), NOW)
         .unwrap();
     let other = file_completer(&dir.file(), &[6u8; 32]);
     let err = other
@@ -125,17 +107,7 @@ fn attempts_expiry_and_rate_limit_persist() {
     let dir = TempDir::new("file-limits");
     let p = person_with(Ok(VaccinationStatus::NotVaccinated));
     let open = || file_service(&dir.file(), JsonlRegistry::sample(), &OTP_KEY);
-    let c = open()
-        .begin(
-            &ConsentRequest {
-                mobile: &p.mobile,
-                name: &p.name,
-                audience: AUDIENCE,
-                nonce: "PNR-1",
-            },
-            NOW,
-        )
-        .unwrap();
+    let c = open().begin(&p.request("PNR-1"), NOW).unwrap();
     let wrong = if c.otp.expose() == "000000" {
         "000001"
     } else {
@@ -159,17 +131,7 @@ fn attempts_expiry_and_rate_limit_persist() {
         ]
     );
 
-    let c = open()
-        .begin(
-            &ConsentRequest {
-                mobile: &p.mobile,
-                name: &p.name,
-                audience: AUDIENCE,
-                nonce: "PNR-2",
-            },
-            NOW + 10,
-        )
-        .unwrap();
+    let c = open().begin(&p.request("PNR-2"), NOW + 10).unwrap();
     let err = open()
         .complete(&c.consent_id, c.otp.expose(), c.expires_at)
         .unwrap_err();
@@ -177,42 +139,12 @@ fn attempts_expiry_and_rate_limit_persist() {
 
     // Two begins so far; three more fill the hour, the sixth is refused by a new instance.
     for i in 0..3 {
-        open()
-            .begin(
-                &ConsentRequest {
-                    mobile: &p.mobile,
-                    name: &p.name,
-                    audience: AUDIENCE,
-                    nonce: "PNR-3",
-                },
-                NOW + 20 + i,
-            )
-            .unwrap();
+        open().begin(&p.request("PNR-3"), NOW + 20 + i).unwrap();
     }
-    let err = open()
-        .begin(
-            &ConsentRequest {
-                mobile: &p.mobile,
-                name: &p.name,
-                audience: AUDIENCE,
-                nonce: "PNR-3",
-            },
-            NOW + 30,
-        )
-        .unwrap_err();
+    let err = open().begin(&p.request("PNR-3"), NOW + 30).unwrap_err();
     assert_eq!(err.code(), ErrorCode::RateLimited);
     // Expired consents are dropped from the file as it is rewritten.
-    open()
-        .begin(
-            &ConsentRequest {
-                mobile: &p.mobile,
-                name: &p.name,
-                audience: AUDIENCE,
-                nonce: "PNR-4",
-            },
-            NOW + 3_600,
-        )
-        .unwrap();
+    open().begin(&p.request("PNR-4"), NOW + 3_600).unwrap();
     assert_eq!(
         FileConsentStore::open(dir.file()).unwrap().len().unwrap(),
         1
@@ -225,15 +157,7 @@ fn concurrent_completes_through_separate_stores_issue_once() {
     let p = person_with(Ok(VaccinationStatus::FullyVaccinated));
     for round in 0..5 {
         let c = file_service(&dir.file(), JsonlRegistry::sample(), &OTP_KEY)
-            .begin(
-                &ConsentRequest {
-                    mobile: &p.mobile,
-                    name: &p.name,
-                    audience: AUDIENCE,
-                    nonce: "PNR-1",
-                },
-                NOW + round,
-            )
+            .begin(&p.request("PNR-1"), NOW + round)
             .unwrap();
         let results: Vec<_> = std::thread::scope(|s| {
             let handles: Vec<_> = (0..4)
@@ -404,15 +328,7 @@ fn processes_racing_to_complete_one_consent_issue_once() {
     let dir = TempDir::new("file-procs");
     let p = person_with(Ok(VaccinationStatus::FullyVaccinated));
     let c = file_service(&dir.file(), JsonlRegistry::sample(), &OTP_KEY)
-        .begin(
-            &ConsentRequest {
-                mobile: &p.mobile,
-                name: &p.name,
-                audience: AUDIENCE,
-                nonce: "PNR-1",
-            },
-            NOW,
-        )
+        .begin(&p.request("PNR-1"), NOW)
         .unwrap();
     let start = dir.0.join("start");
     let (file, start_s) = (
@@ -495,15 +411,7 @@ fn a_paused_lock_holder_keeps_its_lock() {
     let dir = TempDir::new("file-pause");
     let p = person_with(Ok(VaccinationStatus::PartiallyVaccinated));
     let c = file_service(&dir.file(), JsonlRegistry::sample(), &OTP_KEY)
-        .begin(
-            &ConsentRequest {
-                mobile: &p.mobile,
-                name: &p.name,
-                audience: AUDIENCE,
-                nonce: "PNR-1",
-            },
-            NOW,
-        )
+        .begin(&p.request("PNR-1"), NOW)
         .unwrap();
     let (locked, release) = (dir.0.join("locked"), dir.0.join("release"));
     let [file, locked_s, release_s] =

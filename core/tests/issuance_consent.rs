@@ -25,17 +25,7 @@ fn each_status_is_issued_and_verifies() {
         VaccinationStatus::FullyVaccinated,
     ] {
         let p = person_with(Ok(status));
-        let c = service
-            .begin(
-                &ConsentRequest {
-                    mobile: &p.mobile,
-                    name: &p.name,
-                    audience: AUDIENCE,
-                    nonce: "PNR-1",
-                },
-                NOW,
-            )
-            .unwrap();
+        let c = service.begin(&p.request("PNR-1"), NOW).unwrap();
         assert_eq!(c.expires_at, NOW + 180);
         assert_eq!(c.consent_id.len(), 22);
         let token = service
@@ -109,17 +99,7 @@ fn person_found_by_formatted_mobile_and_differently_written_name() {
 fn single_use() {
     let service = service();
     let p = person_with(Ok(VaccinationStatus::FullyVaccinated));
-    let c = service
-        .begin(
-            &ConsentRequest {
-                mobile: &p.mobile,
-                name: &p.name,
-                audience: AUDIENCE,
-                nonce: "n",
-            },
-            NOW,
-        )
-        .unwrap();
+    let c = service.begin(&p.request("n"), NOW).unwrap();
     service
         .complete(&c.consent_id, c.otp.expose(), NOW + 1)
         .unwrap();
@@ -133,29 +113,9 @@ fn single_use() {
 fn expiry() {
     let service = service();
     let p = person_with(Ok(VaccinationStatus::FullyVaccinated));
-    let c = service
-        .begin(
-            &ConsentRequest {
-                mobile: &p.mobile,
-                name: &p.name,
-                audience: AUDIENCE,
-                nonce: "n",
-            },
-            NOW,
-        )
-        .unwrap();
+    let c = service.begin(&p.request("n"), NOW).unwrap();
     // Last valid second.
-    let c2 = service
-        .begin(
-            &ConsentRequest {
-                mobile: &p.mobile,
-                name: &p.name,
-                audience: AUDIENCE,
-                nonce: "n",
-            },
-            NOW,
-        )
-        .unwrap();
+    let c2 = service.begin(&p.request("n"), NOW).unwrap();
     service
         .complete(&c2.consent_id, c2.otp.expose(), NOW + 179)
         .unwrap();
@@ -173,17 +133,7 @@ fn expiry() {
 fn wrong_otp_then_right_one() {
     let service = service();
     let p = person_with(Ok(VaccinationStatus::PartiallyVaccinated));
-    let c = service
-        .begin(
-            &ConsentRequest {
-                mobile: &p.mobile,
-                name: &p.name,
-                audience: AUDIENCE,
-                nonce: "n",
-            },
-            NOW,
-        )
-        .unwrap();
+    let c = service.begin(&p.request("n"), NOW).unwrap();
     let err = service
         .complete(&c.consent_id, &wrong(c.otp.expose()), NOW)
         .unwrap_err();
@@ -200,17 +150,7 @@ fn wrong_otp_then_right_one() {
 fn attempt_limit() {
     let service = service();
     let p = person_with(Ok(VaccinationStatus::FullyVaccinated));
-    let c = service
-        .begin(
-            &ConsentRequest {
-                mobile: &p.mobile,
-                name: &p.name,
-                audience: AUDIENCE,
-                nonce: "n",
-            },
-            NOW,
-        )
-        .unwrap();
+    let c = service.begin(&p.request("n"), NOW).unwrap();
     let bad = wrong(c.otp.expose());
     let codes: Vec<_> = (0..3)
         .map(|i| {
@@ -259,17 +199,7 @@ fn rate_limit_per_normalised_mobile_per_rolling_hour() {
             )
             .unwrap();
     }
-    let err = service
-        .begin(
-            &ConsentRequest {
-                mobile: &p.mobile,
-                name: &p.name,
-                audience: AUDIENCE,
-                nonce: "n",
-            },
-            NOW + 100,
-        )
-        .unwrap_err();
+    let err = service.begin(&p.request("n"), NOW + 100).unwrap_err();
     assert_eq!(err.code(), ErrorCode::RateLimited);
     // A wrong name on the same mobile is limited the same way (it is the same mobile).
     let err = service
@@ -299,43 +229,13 @@ fn rate_limit_per_normalised_mobile_per_rolling_hour() {
         .unwrap();
     // One hour after the first begin, its slot is free again (refused begins were not
     // counted), and only that one.
-    let c = service
-        .begin(
-            &ConsentRequest {
-                mobile: &p.mobile,
-                name: &p.name,
-                audience: AUDIENCE,
-                nonce: "n",
-            },
-            NOW + 3_600,
-        )
-        .unwrap();
+    let c = service.begin(&p.request("n"), NOW + 3_600).unwrap();
     service
         .complete(&c.consent_id, c.otp.expose(), NOW + 3_600)
         .unwrap();
-    let err = service
-        .begin(
-            &ConsentRequest {
-                mobile: &p.mobile,
-                name: &p.name,
-                audience: AUDIENCE,
-                nonce: "n",
-            },
-            NOW + 3_600,
-        )
-        .unwrap_err();
+    let err = service.begin(&p.request("n"), NOW + 3_600).unwrap_err();
     assert_eq!(err.code(), ErrorCode::RateLimited);
-    service
-        .begin(
-            &ConsentRequest {
-                mobile: &p.mobile,
-                name: &p.name,
-                audience: AUDIENCE,
-                nonce: "n",
-            },
-            NOW + 3_601,
-        )
-        .unwrap();
+    service.begin(&p.request("n"), NOW + 3_601).unwrap();
 }
 
 /// Everything a caller can observe of one begin + three wrong completes: error codes and
@@ -388,17 +288,7 @@ fn unknown_mobile_and_wrong_name_are_indistinguishable() {
         ]
     );
     // A real person typing wrong OTPs sees exactly the same answers.
-    let c = service
-        .begin(
-            &ConsentRequest {
-                mobile: &p.mobile,
-                name: &p.name,
-                audience: AUDIENCE,
-                nonce: "n",
-            },
-            NOW,
-        )
-        .unwrap();
+    let c = service.begin(&p.request("n"), NOW).unwrap();
     let real: Vec<String> = (0..3)
         .map(|_| {
             service
@@ -416,17 +306,7 @@ fn two_concurrent_completes_give_exactly_one_token() {
     let service = Arc::new(service());
     let p = person_with(Ok(VaccinationStatus::FullyVaccinated));
     for round in 0..20u64 {
-        let c = service
-            .begin(
-                &ConsentRequest {
-                    mobile: &p.mobile,
-                    name: &p.name,
-                    audience: AUDIENCE,
-                    nonce: "n",
-                },
-                NOW + round * 3_600,
-            )
-            .unwrap();
+        let c = service.begin(&p.request("n"), NOW + round * 3_600).unwrap();
         let barrier = Arc::new(std::sync::Barrier::new(8));
         let handles: Vec<_> = (0..8)
             .map(|_| {
@@ -458,17 +338,7 @@ fn each_hand_checked_person_gets_the_outcome_worked_out_by_hand() {
     let verifier = verifier();
     for (i, p) in people().iter().enumerate() {
         let t = NOW + i as u64;
-        let c = service
-            .begin(
-                &ConsentRequest {
-                    mobile: &p.mobile,
-                    name: &p.name,
-                    audience: AUDIENCE,
-                    nonce: "PNR-1",
-                },
-                t,
-            )
-            .unwrap();
+        let c = service.begin(&p.request("PNR-1"), t).unwrap();
         let got = service
             .complete(&c.consent_id, c.otp.expose(), t)
             .map(|token| verifier.verify(&token, "PNR-1", t).unwrap().status())
@@ -485,60 +355,20 @@ fn bounded_store() {
         .unwrap();
     let all = people();
     for (i, p) in all.iter().take(3).enumerate() {
-        service
-            .begin(
-                &ConsentRequest {
-                    mobile: &p.mobile,
-                    name: &p.name,
-                    audience: AUDIENCE,
-                    nonce: "n",
-                },
-                NOW + i as u64,
-            )
-            .unwrap();
+        service.begin(&p.request("n"), NOW + i as u64).unwrap();
     }
     let p = &all[3];
-    let err = service
-        .begin(
-            &ConsentRequest {
-                mobile: &p.mobile,
-                name: &p.name,
-                audience: AUDIENCE,
-                nonce: "n",
-            },
-            NOW + 10,
-        )
-        .unwrap_err();
+    let err = service.begin(&p.request("n"), NOW + 10).unwrap_err();
     assert_eq!(err.code(), ErrorCode::ConsentStoreFull);
     // After the first consents expire there is room again.
-    service
-        .begin(
-            &ConsentRequest {
-                mobile: &p.mobile,
-                name: &p.name,
-                audience: AUDIENCE,
-                nonce: "n",
-            },
-            NOW + 180,
-        )
-        .unwrap();
+    service.begin(&p.request("n"), NOW + 180).unwrap();
 }
 
 #[test]
 fn records_without_a_status_fail_after_the_otp() {
     let service = service();
     let p = person_with(Err(ErrorCode::UnknownProduct));
-    let c = service
-        .begin(
-            &ConsentRequest {
-                mobile: &p.mobile,
-                name: &p.name,
-                audience: AUDIENCE,
-                nonce: "n",
-            },
-            NOW,
-        )
-        .unwrap();
+    let c = service.begin(&p.request("n"), NOW).unwrap();
     let err = service
         .complete(&c.consent_id, c.otp.expose(), NOW)
         .unwrap_err();
@@ -634,51 +464,20 @@ fn config_is_checked_and_applied() {
         .build()
         .unwrap();
     let p = person_with(Ok(VaccinationStatus::FullyVaccinated));
-    let c = service
-        .begin(
-            &ConsentRequest {
-                mobile: &p.mobile,
-                name: &p.name,
-                audience: AUDIENCE,
-                nonce: "n",
-            },
-            NOW,
-        )
-        .unwrap();
+    let c = service.begin(&p.request("n"), NOW).unwrap();
     assert_eq!(c.expires_at, NOW + 60);
     let err = service
         .complete(&c.consent_id, &wrong(c.otp.expose()), NOW)
         .unwrap_err();
     assert_eq!(err.code(), ErrorCode::AttemptsExhausted);
-    let c = service
-        .begin(
-            &ConsentRequest {
-                mobile: &p.mobile,
-                name: &p.name,
-                audience: AUDIENCE,
-                nonce: "n",
-            },
-            NOW,
-        )
-        .unwrap();
+    let c = service.begin(&p.request("n"), NOW).unwrap();
     let token = service
         .complete(&c.consent_id, c.otp.expose(), NOW)
         .unwrap();
     let claims = inspect_unverified(&token).unwrap().claims;
     assert_eq!(claims["exp"].as_u64(), Some(NOW + 120));
     assert_eq!(
-        service
-            .begin(
-                &ConsentRequest {
-                    mobile: &p.mobile,
-                    name: &p.name,
-                    audience: AUDIENCE,
-                    nonce: "n"
-                },
-                NOW
-            )
-            .unwrap_err()
-            .code(),
+        service.begin(&p.request("n"), NOW).unwrap_err().code(),
         ErrorCode::RateLimited
     );
 }

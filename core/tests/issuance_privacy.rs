@@ -162,30 +162,12 @@ fn no_phone_number_or_name_leaks() {
         t,
     ));
     // Expiry.
-    let c = service
-        .begin(
-            &ConsentRequest {
-                mobile: &p.mobile,
-                name: &p.name,
-                audience: AUDIENCE,
-                nonce: "n",
-            },
-            t,
-        )
-        .unwrap();
+    let c = service.begin(&p.request("n"), t).unwrap();
     out.result(&service.complete(&c.consent_id, c.otp.expose(), t + 180));
     out.result(&service.complete(&c.consent_id, c.otp.expose(), t + 181));
     // Rate limit.
     for _ in 0..6 {
-        out.result(&service.begin(
-            &ConsentRequest {
-                mobile: &p.mobile,
-                name: &p.name,
-                audience: AUDIENCE,
-                nonce: "n",
-            },
-            t,
-        ));
+        out.result(&service.begin(&p.request("n"), t));
     }
     // A full store.
     let small = issuance_support::builder()

@@ -21,6 +21,18 @@ pub struct Person {
     pub status: Result<VaccinationStatus, kycvs_core::ErrorCode>,
 }
 
+impl Person {
+    /// A consent request for this person, to the test audience, bound to `nonce`.
+    pub fn request<'a>(&'a self, nonce: &'a str) -> kycvs_core::ConsentRequest<'a> {
+        kycvs_core::ConsentRequest {
+            mobile: &self.mobile,
+            name: &self.name,
+            audience: AUDIENCE,
+            nonce,
+        }
+    }
+}
+
 /// Sample people and the outcome of their dose records, worked out by hand from
 /// `core/data/sample-registry.jsonl` and the default schedule (never computed by the code under
 /// test): four of each status and the three whose product is not in the schedule.
