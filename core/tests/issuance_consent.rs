@@ -551,3 +551,27 @@ fn refusals_are_classified_in_the_core() {
         ]
     );
 }
+
+#[test]
+fn a_consent_completes_only_for_its_own_audience() {
+    let service = service();
+    let p = person_with(Ok(VaccinationStatus::FullyVaccinated));
+    let c = service.begin(&p.request("PNR-9"), NOW).unwrap();
+    // Another client, even with the right OTP, finds nothing and spends no attempt.
+    for _ in 0..5 {
+        let err = service
+            .complete_for_audience("other.example", &c.consent_id, c.otp.expose(), NOW + 1)
+            .unwrap_err();
+        assert_eq!(err.code(), ErrorCode::ConsentNotFound);
+    }
+    let err = service
+        .complete_for_audience(AUDIENCE, &c.consent_id, &wrong(c.otp.expose()), NOW + 2)
+        .unwrap_err();
+    assert_eq!(err.code(), ErrorCode::OtpMismatch);
+    let token = service
+        .complete_for_audience(AUDIENCE, &c.consent_id, c.otp.expose(), NOW + 3)
+        .unwrap();
+    let v = verifier().verify(&token, "PNR-9", NOW + 4).unwrap();
+    assert_eq!(v.aud(), AUDIENCE);
+    assert_eq!(v.status(), VaccinationStatus::FullyVaccinated);
+}

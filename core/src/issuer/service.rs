@@ -299,6 +299,30 @@ impl ConsentCompleter {
     ///
     /// When several calls complete one consent at once, exactly one can succeed.
     pub fn complete(&self, consent_id: &str, otp: &str, now: u64) -> Result<String> {
+        self.complete_checked(None, consent_id, otp, now)
+    }
+
+    /// [`complete`](ConsentCompleter::complete) for a caller that may only complete consents
+    /// begun for `audience` (a service with many verifier clients): a consent begun for
+    /// another audience answers `consent_not_found` and is left as it was (no attempt is
+    /// used), so one client can neither use nor spend another's consent.
+    pub fn complete_for_audience(
+        &self,
+        audience: &str,
+        consent_id: &str,
+        otp: &str,
+        now: u64,
+    ) -> Result<String> {
+        self.complete_checked(Some(audience), consent_id, otp, now)
+    }
+
+    fn complete_checked(
+        &self,
+        audience: Option<&str>,
+        consent_id: &str,
+        otp: &str,
+        now: u64,
+    ) -> Result<String> {
         let not_found = || Error::new(ErrorCode::ConsentNotFound, "no pending consent has this id");
         if consent_id.len() != encode_segment(&[0u8; CONSENT_ID_BYTES]).len() {
             return Err(not_found());
@@ -308,6 +332,10 @@ impl ConsentCompleter {
         let offered = self.shared.mac(b"otp", &[consent_id.as_bytes(), typed]);
         let mut step: Option<Step> = None;
         let found = self.shared.store.update(consent_id, &mut |consent| {
+            if audience.is_some_and(|a| a != consent.audience) {
+                step = None;
+                return StoreAction::Keep;
+            }
             if now >= consent.expires_at {
                 step = Some(Step::Expired);
                 return StoreAction::Remove;
@@ -503,6 +531,18 @@ impl IssuanceService {
     /// [`ConsentCompleter::complete`].
     pub fn complete(&self, consent_id: &str, otp: &str, now: u64) -> Result<String> {
         self.completer.complete(consent_id, otp, now)
+    }
+
+    /// See [`ConsentCompleter::complete_for_audience`].
+    pub fn complete_for_audience(
+        &self,
+        audience: &str,
+        consent_id: &str,
+        otp: &str,
+        now: u64,
+    ) -> Result<String> {
+        self.completer
+            .complete_for_audience(audience, consent_id, otp, now)
     }
 }
 
