@@ -1,0 +1,387 @@
+//! The HTTP API: routes, handlers and the middleware that times, limits, logs and counts
+//! every request. Handlers extract, call the core, and answer; every error goes through
+//! [`ApiError`].
+
+use crate::app::AppState;
+use crate::auth::Client;
+use crate::error::{AnsweredCode, ApiError, Code, ServiceCode};
+use crate::sms::Sms;
+use axum::extract::rejection::JsonRejection;
+use axum::extract::{ConnectInfo, DefaultBodyLimit, MatchedPath, Path, Request, State};
+use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use kycvs_core::{ConsentRequest, Mobile, unix_now};
+use serde::Deserialize;
+use std::net::{IpAddr, SocketAddr};
+use std::sync::Arc;
+use std::time::Instant;
+use zeroize::Zeroize;
+
+/// Every route of the API as (method, path template): the router is built from the same
+/// paths, and a test checks docs/openapi.yaml against this list.
+pub const ROUTES: [(&str, &str); 7] = [
+    ("POST", BEGIN),
+    ("POST", COMPLETE),
+    ("GET", JWKS),
+    ("GET", BUNDLE),
+    ("GET", "/healthz"),
+    ("GET", "/readyz"),
+    ("GET", "/metrics"),
+];
+
+const BEGIN: &str = "/v1/consents";
+const COMPLETE: &str = "/v1/consents/{consent_id}/complete";
+const JWKS: &str = "/.well-known/jwks.json";
+const BUNDLE: &str = "/.well-known/kycvs-trust-bundle.jws";
+
+/// The router over `state`.
+pub fn router(state: Arc<AppState>) -> Router {
+    let body_limit = state.max_body_bytes;
+    Router::new()
+        .route(BEGIN, post(begin))
+        .route(COMPLETE, post(complete))
+        .route(JWKS, get(jwks))
+        .route(BUNDLE, get(bundle))
+        .route("/healthz", get(healthz))
+        .route("/readyz", get(readyz))
+        .route("/metrics", get(metrics))
+        .fallback(not_found)
+        .method_not_allowed_fallback(method_not_allowed)
+        .layer(DefaultBodyLimit::max(body_limit))
+        .layer(middleware::from_fn_with_state(state.clone(), observe))
+        .with_state(state)
+}
+
+/// The client id that made a request, kept on the response for the request log.
+#[derive(Clone, Debug)]
+struct ServedClient(String);
+
+/// Times out, counts and logs every request, and sets the headers every answer carries.
+async fn observe(State(state): State<Arc<AppState>>, request: Request, next: Next) -> Response {
+    let started = Instant::now();
+    let route = request
+        .extensions()
+        .get::<MatchedPath>()
+        .and_then(|p| {
+            ROUTES
+                .iter()
+                .find(|(_, r)| *r == p.as_str())
+                .map(|(_, r)| *r)
+        })
+        .unwrap_or("unmatched");
+    let method = method_label(request.method());
+    let mut response = match tokio::time::timeout(state.request_timeout, next.run(request)).await {
+        Ok(response) => response,
+        Err(_) => {
+            ApiError::service(ServiceCode::Timeout, "the request took too long").into_response()
+        }
+    };
+    let headers = response.headers_mut();
+    headers.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
+    headers.insert(
+        header::REFERRER_POLICY,
+        HeaderValue::from_static("no-referrer"),
+    );
+    if !headers.contains_key(header::CACHE_CONTROL) {
+        headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    }
+    let took = started.elapsed();
+    let status = response.status().as_u16();
+    state.metrics.request(route, method, status, took);
+    let code = response
+        .extensions()
+        .get::<AnsweredCode>()
+        .map(|c| c.0.as_str());
+    let client = response
+        .extensions()
+        .get::<ServedClient>()
+        .map(|c| c.0.as_str());
+    tracing::info!(
+        target: "kycvs_server::request",
+        route,
+        method,
+        status,
+        code,
+        client,
+        micros = took.as_micros() as u64,
+        "request"
+    );
+    response
+}
+
+fn method_label(method: &Method) -> &'static str {
+    match *method {
+        Method::GET => "GET",
+        Method::POST => "POST",
+        Method::HEAD => "HEAD",
+        Method::PUT => "PUT",
+        Method::DELETE => "DELETE",
+        Method::PATCH => "PATCH",
+        Method::OPTIONS => "OPTIONS",
+        _ => "other",
+    }
+}
+
+/// The caller's address: the peer, or behind a proxy the last `X-Forwarded-For` entry (the
+/// one the proxy added).
+fn client_address(state: &AppState, peer: SocketAddr, headers: &HeaderMap) -> IpAddr {
+    if state.behind_proxy {
+        // Only the last entry is the proxy's own; earlier ones are whatever the caller sent.
+        let forwarded = headers
+            .get_all("x-forwarded-for")
+            .iter()
+            .next_back()
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.rsplit(',').next())
+            .and_then(|v| v.trim().parse::<IpAddr>().ok());
+        if let Some(address) = forwarded {
+            return address;
+        }
+    }
+    peer.ip()
+}
+
+/// The per-address limit, then the client's credentials, then the per-client limit.
+fn admit(state: &AppState, peer: SocketAddr, headers: &HeaderMap) -> Result<Client, ApiError> {
+    let now = Instant::now();
+    let too_many = || {
+        ApiError::service(
+            ServiceCode::TooManyRequests,
+            "too many requests; slow down and try again later",
+        )
+    };
+    if !state
+        .per_ip
+        .allow(&client_address(state, peer, headers), now)
+    {
+        return Err(too_many());
+    }
+    let client = state.clients.authenticate(headers)?.clone();
+    if !state.per_client.allow(&client.id, now) {
+        return Err(too_many());
+    }
+    Ok(client)
+}
+
+fn malformed<T>(rejection: JsonRejection, shape: &'static str) -> Result<T, ApiError> {
+    Err(match rejection.status() {
+        StatusCode::PAYLOAD_TOO_LARGE => {
+            ApiError::service(ServiceCode::PayloadTooLarge, "the request body is too long")
+        }
+        StatusCode::UNSUPPORTED_MEDIA_TYPE => ApiError::service(
+            ServiceCode::UnsupportedMediaType,
+            "the request body must be application/json",
+        ),
+        // The parser's own message may quote the body: it is not passed on.
+        _ => ApiError::service(ServiceCode::MalformedRequest, shape),
+    })
+}
+
+fn internal(_: tokio::task::JoinError) -> ApiError {
+    ApiError::service(ServiceCode::Internal, "the request could not be completed")
+}
+
+fn with_client(mut response: Response, client: &Client) -> Response {
+    response
+        .extensions_mut()
+        .insert(ServedClient(client.id.clone()));
+    response
+}
+
+/// `POST /v1/consents` body.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct BeginBody {
+    mobile: String,
+    name: String,
+    nonce: String,
+}
+
+impl Drop for BeginBody {
+    fn drop(&mut self) {
+        self.mobile.zeroize();
+        self.name.zeroize();
+    }
+}
+
+/// `POST /v1/consents/{consent_id}/complete` body.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct CompleteBody {
+    otp: String,
+}
+
+impl Drop for CompleteBody {
+    fn drop(&mut self) {
+        self.otp.zeroize();
+    }
+}
+
+fn outcome_label<T>(result: &Result<T, kycvs_core::Error>) -> &'static str {
+    match result {
+        Ok(_) => "ok",
+        Err(e) => e.code().as_str(),
+    }
+}
+
+async fn begin(
+    State(state): State<Arc<AppState>>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+    body: Result<Json<BeginBody>, JsonRejection>,
+) -> Result<Response, ApiError> {
+    let client = admit(&state, peer, &headers)?;
+    let Json(body) = body.or_else(|r| {
+        malformed(
+            r,
+            "the body must be a JSON object with the strings mobile, name and nonce",
+        )
+    })?;
+    let mobile = Mobile::parse(&body.mobile).inspect_err(|e| {
+        state.metrics.outcome("begin", e.code().as_str());
+    })?;
+    let audience = client.id.clone();
+    let work = state.clone();
+    let now = unix_now();
+    let challenge = tokio::task::spawn_blocking(move || {
+        let request = ConsentRequest {
+            mobile: &body.mobile,
+            name: &body.name,
+            audience: &audience,
+            nonce: &body.nonce,
+        };
+        work.starter.begin(&request, now)
+    })
+    .await
+    .map_err(internal)?;
+    state.metrics.outcome("begin", outcome_label(&challenge));
+    let challenge = challenge?;
+    // The SMS goes out whether or not anyone is registered under the number: the caller
+    // cannot tell the difference by the answer, its timing or the phone.
+    let sms = Sms::otp(&mobile, &challenge.otp, &client.name, state.otp_ttl);
+    drop(mobile);
+    if let Err(reason) = state.sender.send(&sms).await {
+        state.metrics.delivery(state.sender.kind(), "failed");
+        tracing::warn!(sender = state.sender.kind(), reason = %reason, "OTP delivery failed");
+        // No consent outlives a failed delivery: nobody could complete it, and it must not
+        // be completable by anyone who learns the OTP some other way.
+        let store = state.store.as_consent_store();
+        let id = challenge.consent_id.clone();
+        let removed = tokio::task::spawn_blocking(move || {
+            store.update(&id, &mut |_| kycvs_core::StoreAction::Remove)
+        })
+        .await
+        .map_err(internal)?;
+        removed?;
+        return Err(ApiError::service(
+            ServiceCode::OtpDeliveryFailed,
+            "the SMS with the code could not be sent; try again later",
+        ));
+    }
+    state.metrics.delivery(state.sender.kind(), "ok");
+    let answer = serde_json::json!({
+        "consent_id": challenge.consent_id,
+        "expires_at": challenge.expires_at,
+    });
+    Ok(with_client(
+        (StatusCode::CREATED, Json(answer)).into_response(),
+        &client,
+    ))
+}
+
+async fn complete(
+    State(state): State<Arc<AppState>>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    Path(consent_id): Path<String>,
+    headers: HeaderMap,
+    body: Result<Json<CompleteBody>, JsonRejection>,
+) -> Result<Response, ApiError> {
+    let client = admit(&state, peer, &headers)?;
+    let Json(body) =
+        body.or_else(|r| malformed(r, "the body must be a JSON object with the string otp"))?;
+    let audience = client.id.clone();
+    let work = state.clone();
+    let now = unix_now();
+    let token = tokio::task::spawn_blocking(move || {
+        work.completer
+            .complete_for_audience(&audience, &consent_id, &body.otp, now)
+    })
+    .await
+    .map_err(internal)?;
+    state.metrics.outcome("complete", outcome_label(&token));
+    let token = token?;
+    Ok(with_client(
+        Json(serde_json::json!({"token": token})).into_response(),
+        &client,
+    ))
+}
+
+async fn jwks(State(state): State<Arc<AppState>>) -> Response {
+    (
+        [
+            (header::CONTENT_TYPE, "application/json"),
+            (header::CACHE_CONTROL, "public, max-age=300"),
+        ],
+        state.jwks.clone(),
+    )
+        .into_response()
+}
+
+async fn bundle(State(state): State<Arc<AppState>>) -> Result<Response, ApiError> {
+    match &state.bundle {
+        Some(bundle) => Ok((
+            [
+                (header::CONTENT_TYPE, "application/jose"),
+                (header::CACHE_CONTROL, "public, max-age=300"),
+            ],
+            bundle.clone(),
+        )
+            .into_response()),
+        None => Err(ApiError::service(
+            ServiceCode::NotFound,
+            "this issuer publishes no trust bundle",
+        )),
+    }
+}
+
+async fn healthz() -> Response {
+    Json(serde_json::json!({"status": "ok"})).into_response()
+}
+
+async fn readyz(State(state): State<Arc<AppState>>) -> Result<Response, ApiError> {
+    let store = state.store.clone();
+    tokio::task::spawn_blocking(move || store.ping())
+        .await
+        .map_err(internal)??;
+    Ok(Json(serde_json::json!({"status": "ready"})).into_response())
+}
+
+async fn metrics(State(state): State<Arc<AppState>>) -> Response {
+    (
+        [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],
+        state.metrics.render(),
+    )
+        .into_response()
+}
+
+async fn not_found() -> ApiError {
+    ApiError::service(ServiceCode::NotFound, "no such route")
+}
+
+async fn method_not_allowed() -> ApiError {
+    ApiError::service(
+        ServiceCode::MethodNotAllowed,
+        "this route does not take this method",
+    )
+}
+
+/// The status and code of every error answer, for the OpenAPI check.
+pub fn error_statuses() -> impl Iterator<Item = (Code, StatusCode)> {
+    Code::all().map(|c| (c, c.status()))
+}

@@ -1,0 +1,390 @@
+//! Where the service keeps pending consents and per-mobile rate counters: the core's
+//! [`ConsentStore`] trait, in memory ([`MemoryConsentStore`], lost on restart) or in one
+//! SQLite database file ([`SqliteConsentStore`], the default: survives restarts).
+
+use crate::config::StoreConfig;
+use kycvs_core::{
+    ConsentStore, Error, ErrorCode, MemoryConsentStore, PendingConsent, Result, StoreAction,
+};
+use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
+use std::path::Path;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+use zeroize::Zeroizing;
+
+/// The store the service runs on, with what the service needs beyond the core's trait.
+#[derive(Clone)]
+pub enum Store {
+    /// In memory.
+    Memory(Arc<MemoryConsentStore>),
+    /// One SQLite file.
+    Sqlite(Arc<SqliteConsentStore>),
+}
+
+impl Store {
+    /// Opens the store the configuration names. Error: `consent_store_unavailable`.
+    pub fn open(config: &StoreConfig) -> Result<Store> {
+        Ok(match config {
+            StoreConfig::Memory { capacity } => Store::Memory(Arc::new(
+                MemoryConsentStore::with_capacity(*capacity, kycvs_core::DEFAULT_RATE_CAPACITY),
+            )),
+            StoreConfig::Sqlite {
+                path,
+                capacity,
+                synchronous_full,
+            } => Store::Sqlite(Arc::new(SqliteConsentStore::open(
+                path,
+                *capacity,
+                *synchronous_full,
+            )?)),
+        })
+    }
+
+    /// The store as the core's trait object.
+    pub fn as_consent_store(&self) -> Arc<dyn ConsentStore> {
+        match self {
+            Store::Memory(store) => store.clone(),
+            Store::Sqlite(store) => store.clone(),
+        }
+    }
+
+    /// Checks that the store answers (for `/readyz`). Error: `consent_store_unavailable`.
+    pub fn ping(&self) -> Result<()> {
+        match self {
+            Store::Memory(_) => Ok(()),
+            Store::Sqlite(store) => store.ping(),
+        }
+    }
+
+    /// The store's kind, for logs.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Store::Memory(_) => "memory",
+            Store::Sqlite(_) => "sqlite",
+        }
+    }
+}
+
+/// Expired rows removed per write, so that the tables never need a sweep of their own.
+const SWEEP_BATCH: u32 = 16;
+
+/// Pending consents and rate counters in one SQLite database (WAL mode, file mode 0600,
+/// `secure_delete` on so that removed consents are overwritten). Every trait call is one
+/// `BEGIN IMMEDIATE` transaction on one connection; a consent is stored as
+/// [`PendingConsent::to_json`] under its id, a rate counter as one row per counted begin
+/// under the MAC of the mobile number. It holds no mobile number, name, OTP or beneficiary
+/// id. Any database error is `consent_store_unavailable`, and a failed transaction changes
+/// nothing.
+pub struct SqliteConsentStore {
+    connection: Mutex<Connection>,
+    capacity: usize,
+}
+
+fn unavailable(_: rusqlite::Error) -> Error {
+    Error::new(
+        ErrorCode::ConsentStoreUnavailable,
+        "the consent database failed",
+    )
+}
+
+impl SqliteConsentStore {
+    /// Opens (creating when missing) the database at `path` for at most `capacity` pending
+    /// consents; `synchronous_full` makes every commit durable across a power loss (NORMAL
+    /// survives a crash of the process, not of the machine). Error: `consent_store_unavailable`.
+    pub fn open(
+        path: &Path,
+        capacity: usize,
+        synchronous_full: bool,
+    ) -> Result<SqliteConsentStore> {
+        #[cfg(unix)]
+        if !path.exists() {
+            // Created here, 0600, before SQLite opens it.
+            let mut options = std::fs::OpenOptions::new();
+            options.write(true).create_new(true);
+            std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+            options.open(path).map_err(|e| {
+                Error::new(
+                    ErrorCode::ConsentStoreUnavailable,
+                    format!("the consent database cannot be created: {}", e.kind()),
+                )
+            })?;
+        }
+        let connection = Connection::open(path).map_err(unavailable)?;
+        connection
+            .busy_timeout(Duration::from_secs(5))
+            .map_err(unavailable)?;
+        let synchronous = if synchronous_full { "FULL" } else { "NORMAL" };
+        connection
+            .execute_batch(&format!(
+                "PRAGMA journal_mode = WAL;
+                 PRAGMA synchronous = {synchronous};
+                 PRAGMA secure_delete = ON;
+                 PRAGMA foreign_keys = OFF;
+                 CREATE TABLE IF NOT EXISTS consents (
+                     id TEXT PRIMARY KEY NOT NULL,
+                     expires_at INTEGER NOT NULL,
+                     body BLOB NOT NULL
+                 ) WITHOUT ROWID;
+                 CREATE INDEX IF NOT EXISTS consents_by_expiry ON consents (expires_at);
+                 CREATE TABLE IF NOT EXISTS begins (
+                     key BLOB NOT NULL,
+                     at INTEGER NOT NULL
+                 );
+                 CREATE INDEX IF NOT EXISTS begins_by_key ON begins (key, at);
+                 CREATE INDEX IF NOT EXISTS begins_by_time ON begins (at);"
+            ))
+            .map_err(unavailable)?;
+        let mode: String = connection
+            .query_row("PRAGMA journal_mode", [], |row| row.get(0))
+            .map_err(unavailable)?;
+        if !mode.eq_ignore_ascii_case("wal") {
+            return Err(Error::new(
+                ErrorCode::ConsentStoreUnavailable,
+                "the consent database cannot use WAL mode",
+            ));
+        }
+        Ok(SqliteConsentStore {
+            connection: Mutex::new(connection),
+            capacity: capacity.max(1),
+        })
+    }
+
+    /// The pending consents held now (live or not yet swept).
+    pub fn len(&self) -> Result<usize> {
+        let connection = self.lock();
+        let n: i64 = connection
+            .query_row("SELECT count(*) FROM consents", [], |row| row.get(0))
+            .map_err(unavailable)?;
+        Ok(n as usize)
+    }
+
+    /// True when no consent is held.
+    pub fn is_empty(&self) -> Result<bool> {
+        Ok(self.len()? == 0)
+    }
+
+    /// Checks that the database answers. Error: `consent_store_unavailable`.
+    pub fn ping(&self) -> Result<()> {
+        self.lock()
+            .query_row("SELECT 1", [], |_| Ok(()))
+            .map_err(unavailable)
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, Connection> {
+        // A panic inside a transaction drops it uncommitted: the connection stays usable.
+        self.connection.lock().unwrap_or_else(|e| e.into_inner())
+    }
+}
+
+/// A time as SQLite's integer (the core bounds times to 2^53 - 1, far below i64::MAX).
+fn as_sql_time(t: u64) -> i64 {
+    i64::try_from(t).unwrap_or(i64::MAX)
+}
+
+impl ConsentStore for SqliteConsentStore {
+    fn insert(&self, id: &str, consent: PendingConsent, now: u64) -> Result<()> {
+        let mut connection = self.lock();
+        let tx = connection
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .map_err(unavailable)?;
+        let now_sql = as_sql_time(now);
+        tx.execute(
+            "DELETE FROM consents WHERE id IN
+                 (SELECT id FROM consents WHERE expires_at <= ?1 ORDER BY expires_at LIMIT ?2)",
+            params![now_sql, SWEEP_BATCH],
+        )
+        .map_err(unavailable)?;
+        let held: i64 = tx
+            .query_row("SELECT count(*) FROM consents", [], |row| row.get(0))
+            .map_err(unavailable)?;
+        if held as usize >= self.capacity {
+            tx.execute(
+                "DELETE FROM consents WHERE expires_at <= ?1",
+                params![now_sql],
+            )
+            .map_err(unavailable)?;
+            let held: i64 = tx
+                .query_row("SELECT count(*) FROM consents", [], |row| row.get(0))
+                .map_err(unavailable)?;
+            if held as usize >= self.capacity {
+                tx.commit().map_err(unavailable)?;
+                return Err(Error::new(
+                    ErrorCode::ConsentStoreFull,
+                    "the consent store is full of live consents",
+                ));
+            }
+        }
+        let body = consent.to_json();
+        tx.execute(
+            "INSERT OR REPLACE INTO consents (id, expires_at, body) VALUES (?1, ?2, ?3)",
+            params![id, as_sql_time(consent.expires_at()), body.as_bytes()],
+        )
+        .map_err(unavailable)?;
+        tx.commit().map_err(unavailable)
+    }
+
+    fn update(
+        &self,
+        id: &str,
+        f: &mut dyn FnMut(&mut PendingConsent) -> StoreAction,
+    ) -> Result<bool> {
+        let mut connection = self.lock();
+        let tx = connection
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .map_err(unavailable)?;
+        let body: Option<Vec<u8>> = tx
+            .query_row(
+                "SELECT body FROM consents WHERE id = ?1",
+                params![id],
+                |row| row.get(0),
+            )
+            .optional()
+            .map_err(unavailable)?;
+        let Some(body) = body.map(Zeroizing::new) else {
+            return Ok(false);
+        };
+        let mut consent = PendingConsent::from_json(&body)?;
+        match f(&mut consent) {
+            StoreAction::Remove => {
+                tx.execute("DELETE FROM consents WHERE id = ?1", params![id])
+                    .map_err(unavailable)?;
+            }
+            StoreAction::Keep => {
+                let body = consent.to_json();
+                tx.execute(
+                    "UPDATE consents SET expires_at = ?2, body = ?3 WHERE id = ?1",
+                    params![id, as_sql_time(consent.expires_at()), body.as_bytes()],
+                )
+                .map_err(unavailable)?;
+            }
+        }
+        // The answer is Ok(true) only once the change is committed.
+        tx.commit().map_err(unavailable)?;
+        Ok(true)
+    }
+
+    fn count_begin(&self, key: &[u8; 32], now: u64, window: u64, limit: u32) -> Result<()> {
+        let mut connection = self.lock();
+        let tx = connection
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .map_err(unavailable)?;
+        // The window is (now - window, now]: a begin at or before now - window has left it.
+        let left_at = as_sql_time(now) - as_sql_time(window);
+        tx.execute(
+            "DELETE FROM begins WHERE rowid IN
+                 (SELECT rowid FROM begins WHERE at <= ?1 ORDER BY at LIMIT ?2)",
+            params![left_at, SWEEP_BATCH],
+        )
+        .map_err(unavailable)?;
+        let counted: i64 = tx
+            .query_row(
+                "SELECT count(*) FROM begins WHERE key = ?1 AND at > ?2",
+                params![&key[..], left_at],
+                |row| row.get(0),
+            )
+            .map_err(unavailable)?;
+        if counted >= i64::from(limit) {
+            tx.commit().map_err(unavailable)?;
+            return Err(Error::new(
+                ErrorCode::RateLimited,
+                "too many consents begun for this mobile number; try again later",
+            ));
+        }
+        tx.execute(
+            "INSERT INTO begins (key, at) VALUES (?1, ?2)",
+            params![&key[..], as_sql_time(now)],
+        )
+        .map_err(unavailable)?;
+        tx.commit().map_err(unavailable)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn consent(expires_at: u64) -> PendingConsent {
+        // A well-formed stored consent with nobody behind it.
+        let text = format!(
+            "{{\"otp_mac\":\"{}\",\"expires_at\":{expires_at},\"attempts_left\":3,\
+             \"audience\":\"irctc.example\",\"nonce\":\"PNR-1\",\"outcome\":0,\"value\":0,\
+             \"subject\":\"\"}}",
+            "A".repeat(43)
+        );
+        PendingConsent::from_json(text.as_bytes()).unwrap()
+    }
+
+    #[test]
+    fn consents_persist_update_and_sweep() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("c.db");
+        {
+            let store = SqliteConsentStore::open(&path, 2, true).unwrap();
+            store.insert("a", consent(100), 0).unwrap();
+            store.insert("b", consent(200), 0).unwrap();
+            let err = store.insert("c", consent(300), 50).unwrap_err();
+            assert_eq!(err.code(), ErrorCode::ConsentStoreFull);
+        }
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt as _;
+            let mode = std::fs::metadata(&path).unwrap().permissions().mode();
+            assert_eq!(mode & 0o777, 0o600);
+        }
+        let store = SqliteConsentStore::open(&path, 2, true).unwrap();
+        assert_eq!(store.len().unwrap(), 2);
+        let mut seen = 0;
+        assert!(
+            store
+                .update("a", &mut |c| {
+                    seen = c.expires_at();
+                    StoreAction::Keep
+                })
+                .unwrap()
+        );
+        assert_eq!(seen, 100);
+        // "a" has expired at 100: it makes room.
+        store.insert("c", consent(300), 100).unwrap();
+        assert!(!store.update("a", &mut |_| StoreAction::Keep).unwrap());
+        assert!(store.update("b", &mut |_| StoreAction::Remove).unwrap());
+        assert!(!store.update("b", &mut |_| StoreAction::Remove).unwrap());
+        assert_eq!(store.len().unwrap(), 1);
+    }
+
+    #[test]
+    fn rate_counter_is_a_rolling_window() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = SqliteConsentStore::open(&dir.path().join("c.db"), 10, false).unwrap();
+        let k = [9u8; 32];
+        for t in [0, 10, 20] {
+            store.count_begin(&k, t, 100, 3).unwrap();
+        }
+        let err = store.count_begin(&k, 99, 100, 3).unwrap_err();
+        assert_eq!(err.code(), ErrorCode::RateLimited);
+        store.count_begin(&k, 100, 100, 3).unwrap();
+        store.count_begin(&[1u8; 32], 100, 100, 3).unwrap();
+    }
+
+    #[test]
+    fn a_damaged_row_is_unavailable_not_a_panic() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("c.db");
+        let store = SqliteConsentStore::open(&path, 10, true).unwrap();
+        store.insert("a", consent(100), 0).unwrap();
+        Connection::open(&path)
+            .unwrap()
+            .execute("UPDATE consents SET body = x'7b7d'", [])
+            .unwrap();
+        let err = store.update("a", &mut |_| StoreAction::Remove).unwrap_err();
+        assert_eq!(err.code(), ErrorCode::ConsentStoreUnavailable);
+    }
+
+    #[test]
+    fn a_file_that_is_not_a_database_is_unavailable() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("c.db");
+        std::fs::write(&path, vec![b'x'; 4096]).unwrap();
+        let err = SqliteConsentStore::open(&path, 10, true).err().unwrap();
+        assert_eq!(err.code(), ErrorCode::ConsentStoreUnavailable);
+    }
+}
