@@ -5,6 +5,7 @@
 use crate::app::AppState;
 use crate::auth::Client;
 use crate::error::{AnsweredCode, ApiError, Code, ServiceCode};
+use crate::page;
 use crate::sms::Sms;
 use axum::extract::rejection::JsonRejection;
 use axum::extract::{ConnectInfo, DefaultBodyLimit, MatchedPath, Path, Request, State};
@@ -22,9 +23,16 @@ use zeroize::Zeroize;
 
 /// Every route of the API as (method, path template): the router is built from the same
 /// paths, and a test checks docs/openapi.yaml against this list.
-pub const ROUTES: [(&str, &str); 7] = [
+pub const ROUTES: [(&str, &str); 14] = [
     ("POST", BEGIN),
     ("POST", COMPLETE),
+    ("POST", SESSIONS),
+    ("POST", SESSION_CODE),
+    ("POST", SESSION_VERIFY),
+    ("GET", SESSION_TOKEN),
+    ("GET", PAGE),
+    ("GET", SCRIPT),
+    ("GET", STYLE),
     ("GET", JWKS),
     ("GET", BUNDLE),
     ("GET", "/healthz"),
@@ -36,6 +44,13 @@ const BEGIN: &str = "/v1/consents";
 const COMPLETE: &str = "/v1/consents/{consent_id}/complete";
 const JWKS: &str = "/.well-known/jwks.json";
 const BUNDLE: &str = "/.well-known/kycvs-trust-bundle.jws";
+const SESSIONS: &str = "/v1/sessions";
+const SESSION_CODE: &str = "/v1/sessions/{session_id}/code";
+const SESSION_VERIFY: &str = "/v1/sessions/{session_id}/verify";
+const SESSION_TOKEN: &str = "/v1/sessions/{session_id}/token";
+const PAGE: &str = "/consent/{session_id}";
+const SCRIPT: &str = "/static/consent.js";
+const STYLE: &str = "/static/consent.css";
 
 /// The router over `state`.
 pub fn router(state: Arc<AppState>) -> Router {
@@ -45,6 +60,13 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route(COMPLETE, post(complete))
         .route(JWKS, get(jwks))
         .route(BUNDLE, get(bundle))
+        .route(SESSIONS, post(page::create_session))
+        .route(SESSION_CODE, post(page::session_code))
+        .route(SESSION_VERIFY, post(page::session_verify))
+        .route(SESSION_TOKEN, get(page::session_token))
+        .route(PAGE, get(page::page))
+        .route(SCRIPT, get(page::script))
+        .route(STYLE, get(page::style))
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
         .route("/metrics", get(metrics))
@@ -147,29 +169,53 @@ fn client_address(state: &AppState, peer: SocketAddr, headers: &HeaderMap) -> Ip
     peer.ip()
 }
 
-/// The per-address limit, then the client's credentials, then the per-client limit.
-fn admit(state: &AppState, peer: SocketAddr, headers: &HeaderMap) -> Result<Client, ApiError> {
-    let now = Instant::now();
-    let too_many = || {
-        ApiError::service(
-            ServiceCode::TooManyRequests,
-            "too many requests; slow down and try again later",
-        )
-    };
-    if !state
+/// Counts a request against its address's limit.
+pub(crate) fn limit_address(
+    state: &AppState,
+    peer: SocketAddr,
+    headers: &HeaderMap,
+) -> Result<(), ApiError> {
+    if state
         .per_ip
-        .allow(&client_address(state, peer, headers), now)
+        .allow(&client_address(state, peer, headers), Instant::now())
     {
-        return Err(too_many());
+        Ok(())
+    } else {
+        Err(too_many())
     }
-    let client = state.clients.authenticate(headers)?.clone();
-    if !state.per_client.allow(&client.id, now) {
+}
+
+fn too_many() -> ApiError {
+    ApiError::service(
+        ServiceCode::TooManyRequests,
+        "too many requests; slow down and try again later",
+    )
+}
+
+/// The per-address limit, then the client's credentials.
+pub(crate) fn authenticate_only(
+    state: &AppState,
+    peer: SocketAddr,
+    headers: &HeaderMap,
+) -> Result<Client, ApiError> {
+    limit_address(state, peer, headers)?;
+    Ok(state.clients.authenticate(headers)?.clone())
+}
+
+/// The per-address limit, then the client's credentials, then the per-client limit.
+pub(crate) fn admit(
+    state: &AppState,
+    peer: SocketAddr,
+    headers: &HeaderMap,
+) -> Result<Client, ApiError> {
+    let client = authenticate_only(state, peer, headers)?;
+    if !state.per_client.allow(&client.id, Instant::now()) {
         return Err(too_many());
     }
     Ok(client)
 }
 
-fn malformed<T>(rejection: JsonRejection, shape: &'static str) -> Result<T, ApiError> {
+pub(crate) fn malformed<T>(rejection: JsonRejection, shape: &'static str) -> Result<T, ApiError> {
     Err(match rejection.status() {
         StatusCode::PAYLOAD_TOO_LARGE => {
             ApiError::service(ServiceCode::PayloadTooLarge, "the request body is too long")
@@ -183,7 +229,7 @@ fn malformed<T>(rejection: JsonRejection, shape: &'static str) -> Result<T, ApiE
     })
 }
 
-fn internal(_: tokio::task::JoinError) -> ApiError {
+pub(crate) fn internal(_: tokio::task::JoinError) -> ApiError {
     ApiError::service(ServiceCode::Internal, "the request could not be completed")
 }
 
@@ -223,38 +269,37 @@ impl Drop for CompleteBody {
     }
 }
 
-fn outcome_label<T>(result: &Result<T, kycvs_core::Error>) -> &'static str {
+pub(crate) fn outcome_label<T>(result: &Result<T, kycvs_core::Error>) -> &'static str {
     match result {
         Ok(_) => "ok",
         Err(e) => e.code().as_str(),
     }
 }
 
-async fn begin(
-    State(state): State<Arc<AppState>>,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
-    headers: HeaderMap,
-    body: Result<Json<BeginBody>, JsonRejection>,
-) -> Result<Response, ApiError> {
-    let client = admit(&state, peer, &headers)?;
-    let Json(body) = body.or_else(|r| {
-        malformed(
-            r,
-            "the body must be a JSON object with the strings mobile, name and nonce",
-        )
-    })?;
-    let mobile = Mobile::parse(&body.mobile).inspect_err(|e| {
+/// Begins a consent for `request` on behalf of `client` and sends its OTP by SMS; answers
+/// the consent id and expiry. A failed delivery removes the consent.
+pub(crate) async fn send_code(
+    state: &Arc<AppState>,
+    client: &Client,
+    request: &ConsentRequest<'_>,
+) -> Result<(String, u64), ApiError> {
+    let mobile = Mobile::parse(request.mobile).inspect_err(|e| {
         state.metrics.outcome("begin", e.code().as_str());
     })?;
-    let audience = client.id.clone();
+    let owned = (
+        zeroize::Zeroizing::new(request.mobile.to_owned()),
+        zeroize::Zeroizing::new(request.name.to_owned()),
+        request.audience.to_owned(),
+        request.nonce.to_owned(),
+    );
     let work = state.clone();
     let now = unix_now();
     let challenge = tokio::task::spawn_blocking(move || {
         let request = ConsentRequest {
-            mobile: &body.mobile,
-            name: &body.name,
-            audience: &audience,
-            nonce: &body.nonce,
+            mobile: &owned.0,
+            name: &owned.1,
+            audience: &owned.2,
+            nonce: &owned.3,
         };
         work.starter.begin(&request, now)
     })
@@ -285,9 +330,32 @@ async fn begin(
         ));
     }
     state.metrics.delivery(state.sender.kind(), "ok");
+    Ok((challenge.consent_id.clone(), challenge.expires_at))
+}
+
+async fn begin(
+    State(state): State<Arc<AppState>>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+    body: Result<Json<BeginBody>, JsonRejection>,
+) -> Result<Response, ApiError> {
+    let client = admit(&state, peer, &headers)?;
+    let Json(body) = body.or_else(|r| {
+        malformed(
+            r,
+            "the body must be a JSON object with the strings mobile, name and nonce",
+        )
+    })?;
+    let request = ConsentRequest {
+        mobile: &body.mobile,
+        name: &body.name,
+        audience: &client.id,
+        nonce: &body.nonce,
+    };
+    let (consent_id, expires_at) = send_code(&state, &client, &request).await?;
     let answer = serde_json::json!({
-        "consent_id": challenge.consent_id,
-        "expires_at": challenge.expires_at,
+        "consent_id": consent_id,
+        "expires_at": expires_at,
     });
     Ok(with_client(
         (StatusCode::CREATED, Json(answer)).into_response(),

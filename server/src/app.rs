@@ -48,6 +48,14 @@ pub struct AppState {
     pub request_timeout: Duration,
     /// The longest request body accepted.
     pub max_body_bytes: usize,
+    /// The public base URL for consent page links, when configured.
+    pub public_url: Option<String>,
+    /// True when the service terminates TLS itself.
+    pub tls: bool,
+    /// Wrong OTPs allowed per consent.
+    pub max_attempts: u32,
+    /// How long a consent page session lives, in seconds.
+    pub session_ttl: u64,
 }
 
 /// The longest key file read.
@@ -162,6 +170,10 @@ impl AppState {
             otp_ttl: config.consent.otp_ttl,
             request_timeout: config.server.request_timeout,
             max_body_bytes: config.server.max_body_bytes,
+            public_url: config.server.public_url.clone(),
+            tls: config.server.tls.is_some(),
+            max_attempts: config.consent.max_attempts,
+            session_ttl: config.session_ttl,
         })
     }
 }

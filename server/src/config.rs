@@ -12,6 +12,7 @@
 //! # max_body_bytes = 4096
 //! # max_header_bytes = 16384
 //! # shutdown_grace_ms = 10000
+//! # public_url = "https://kycvs.example"  # the base of consent page links
 //!
 //! [issuer]
 //! id = "cowin.example"               # the tokens' iss
@@ -23,6 +24,7 @@
 //!
 //! [consent]                          # all optional: the core's defaults
 //! # otp_ttl_s = 180, max_attempts = 3, rate_limit = 5, rate_window_s = 3600, token_ttl_s = 300
+//! # session_ttl_s = 900              # how long a consent page session lives
 //!
 //! [store]
 //! kind = "sqlite"                    # or "memory" (tests; lost on restart)
@@ -91,6 +93,8 @@ pub struct Config {
     pub issuer: IssuerConfig,
     /// `[consent]`, as the core's limits.
     pub consent: ConsentConfig,
+    /// `[consent] session_ttl_s`: how long a consent page session may be used, in seconds.
+    pub session_ttl: u64,
     /// `[store]`.
     pub store: StoreConfig,
     /// `[sms]`.
@@ -118,6 +122,9 @@ pub struct ServerConfig {
     pub max_header_bytes: usize,
     /// How long in-flight requests may take to finish after SIGTERM.
     pub shutdown_grace: Duration,
+    /// The service's public base URL (`https://host[:port]`), for the consent page links;
+    /// without it, links use the request's scheme and `Host`.
+    pub public_url: Option<String>,
 }
 
 /// `[issuer]`: who signs, with which keys, over which registry.
@@ -246,6 +253,7 @@ struct RawServer {
     max_header_bytes: usize,
     #[serde(default = "default_shutdown_grace_ms")]
     shutdown_grace_ms: u64,
+    public_url: Option<String>,
 }
 
 fn default_request_timeout_ms() -> u64 {
@@ -280,6 +288,7 @@ struct RawConsent {
     rate_limit: Option<u32>,
     rate_window_s: Option<u64>,
     token_ttl_s: Option<u64>,
+    session_ttl_s: Option<u64>,
 }
 
 #[derive(Deserialize)]
@@ -375,6 +384,13 @@ impl Config {
         let server = server_config(raw.server, &resolve)?;
         let issuer = issuer_config(raw.issuer, &resolve)?;
         let consent = consent_config(&raw.consent)?;
+        let session_ttl = raw
+            .consent
+            .session_ttl_s
+            .unwrap_or(crate::session::SESSION_TTL);
+        if !(1..=86_400).contains(&session_ttl) {
+            return Err(bad("consent.session_ttl_s", "must be 1 to 86400"));
+        }
         let store = store_config(raw.store, &resolve)?;
         let sms = sms_config(raw.sms, &resolve)?;
         let limits = LimitsConfig {
@@ -387,6 +403,7 @@ impl Config {
             server,
             issuer,
             consent,
+            session_ttl,
             store,
             sms,
             limits,
@@ -428,7 +445,11 @@ fn server_config(
             ))
         }
     };
+    if let Some(url) = &raw.public_url {
+        check_origin(url).map_err(|m| bad("server.public_url", m))?;
+    }
     Ok(ServerConfig {
+        public_url: raw.public_url,
         listen,
         tls,
         behind_proxy: raw.behind_proxy,

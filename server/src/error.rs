@@ -32,11 +32,21 @@ pub enum ServiceCode {
     TooManyRequests,
     /// Something failed inside the service (the log says what, without personal data).
     Internal,
+    /// No consent session has this id.
+    SessionNotFound,
+    /// The consent session has ended.
+    SessionExpired,
+    /// The consent session's page was already opened, or its token already collected.
+    SessionUsed,
+    /// The person has not consented in this session yet.
+    ConsentPending,
+    /// The origin is not one the client registered, or a page request came from elsewhere.
+    OriginNotAllowed,
 }
 
 impl ServiceCode {
     /// Every service code.
-    pub const ALL: [ServiceCode; 10] = [
+    pub const ALL: [ServiceCode; 15] = [
         ServiceCode::Unauthorized,
         ServiceCode::MalformedRequest,
         ServiceCode::PayloadTooLarge,
@@ -47,6 +57,11 @@ impl ServiceCode {
         ServiceCode::Timeout,
         ServiceCode::TooManyRequests,
         ServiceCode::Internal,
+        ServiceCode::SessionNotFound,
+        ServiceCode::SessionExpired,
+        ServiceCode::SessionUsed,
+        ServiceCode::ConsentPending,
+        ServiceCode::OriginNotAllowed,
     ];
 
     /// The stable snake_case name.
@@ -62,6 +77,11 @@ impl ServiceCode {
             ServiceCode::Timeout => "timeout",
             ServiceCode::TooManyRequests => "too_many_requests",
             ServiceCode::Internal => "internal",
+            ServiceCode::SessionNotFound => "session_not_found",
+            ServiceCode::SessionExpired => "session_expired",
+            ServiceCode::SessionUsed => "session_used",
+            ServiceCode::ConsentPending => "consent_pending",
+            ServiceCode::OriginNotAllowed => "origin_not_allowed",
         }
     }
 }
@@ -111,6 +131,10 @@ impl Code {
             Code::Service(S::OtpDeliveryFailed) => StatusCode::BAD_GATEWAY,
             Code::Service(S::Timeout) => StatusCode::SERVICE_UNAVAILABLE,
             Code::Service(S::Internal) => StatusCode::INTERNAL_SERVER_ERROR,
+            Code::Service(S::SessionNotFound) => StatusCode::NOT_FOUND,
+            Code::Service(S::SessionExpired) => StatusCode::GONE,
+            Code::Service(S::SessionUsed | S::ConsentPending) => StatusCode::CONFLICT,
+            Code::Service(S::OriginNotAllowed) => StatusCode::FORBIDDEN,
         }
     }
 
@@ -129,6 +153,7 @@ impl Code {
 pub struct ApiError {
     code: Code,
     detail: Cow<'static, str>,
+    attempts_left: Option<u32>,
 }
 
 impl ApiError {
@@ -137,7 +162,15 @@ impl ApiError {
         ApiError {
             code: Code::Service(code),
             detail: detail.into(),
+            attempts_left: None,
         }
+    }
+
+    /// The same error, saying how many wrong codes the consent still allows (the page's
+    /// `otp_mismatch` answer).
+    pub fn with_attempts_left(mut self, attempts_left: u32) -> ApiError {
+        self.attempts_left = Some(attempts_left);
+        self
     }
 
     /// The code answered.
@@ -151,6 +184,7 @@ impl From<kycvs_core::Error> for ApiError {
         ApiError {
             code: Code::Core(error.code()),
             detail: Cow::Owned(error.detail().to_owned()),
+            attempts_left: None,
         }
     }
 }
@@ -162,7 +196,10 @@ pub struct AnsweredCode(pub Code);
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let status = self.code.status();
-        let body = serde_json::json!({"error": self.code.as_str(), "detail": self.detail});
+        let mut body = serde_json::json!({"error": self.code.as_str(), "detail": self.detail});
+        if let Some(n) = self.attempts_left {
+            body["attempts_left"] = n.into();
+        }
         let mut response = (status, Json(body)).into_response();
         if status == StatusCode::UNAUTHORIZED {
             response.headers_mut().insert(

@@ -15,5 +15,7 @@ pub mod config;
 pub mod error;
 pub mod limits;
 pub mod metrics;
+pub mod page;
+pub mod session;
 pub mod sms;
 pub mod store;

@@ -3,6 +3,7 @@
 //! SQLite database file ([`SqliteConsentStore`], the default: survives restarts).
 
 use crate::config::StoreConfig;
+use crate::session::{MemorySessionStore, Session, SessionStore};
 use kycvs_core::{
     ConsentStore, Error, ErrorCode, MemoryConsentStore, PendingConsent, Result, StoreAction,
 };
@@ -16,7 +17,7 @@ use zeroize::Zeroizing;
 #[derive(Clone)]
 pub enum Store {
     /// In memory.
-    Memory(Arc<MemoryConsentStore>),
+    Memory(Arc<MemoryConsentStore>, Arc<MemorySessionStore>),
     /// One SQLite file.
     Sqlite(Arc<SqliteConsentStore>),
 }
@@ -25,9 +26,13 @@ impl Store {
     /// Opens the store the configuration names. Error: `consent_store_unavailable`.
     pub fn open(config: &StoreConfig) -> Result<Store> {
         Ok(match config {
-            StoreConfig::Memory { capacity } => Store::Memory(Arc::new(
-                MemoryConsentStore::with_capacity(*capacity, kycvs_core::DEFAULT_RATE_CAPACITY),
-            )),
+            StoreConfig::Memory { capacity } => Store::Memory(
+                Arc::new(MemoryConsentStore::with_capacity(
+                    *capacity,
+                    kycvs_core::DEFAULT_RATE_CAPACITY,
+                )),
+                Arc::default(),
+            ),
             StoreConfig::Sqlite {
                 path,
                 capacity,
@@ -43,7 +48,15 @@ impl Store {
     /// The store as the core's trait object.
     pub fn as_consent_store(&self) -> Arc<dyn ConsentStore> {
         match self {
-            Store::Memory(store) => store.clone(),
+            Store::Memory(store, _) => store.clone(),
+            Store::Sqlite(store) => store.clone(),
+        }
+    }
+
+    /// Where consent sessions are kept (beside the consents).
+    pub fn sessions(&self) -> Arc<dyn SessionStore> {
+        match self {
+            Store::Memory(_, sessions) => sessions.clone(),
             Store::Sqlite(store) => store.clone(),
         }
     }
@@ -51,7 +64,7 @@ impl Store {
     /// Checks that the store answers (for `/readyz`). Error: `consent_store_unavailable`.
     pub fn ping(&self) -> Result<()> {
         match self {
-            Store::Memory(_) => Ok(()),
+            Store::Memory(..) => Ok(()),
             Store::Sqlite(store) => store.ping(),
         }
     }
@@ -59,7 +72,7 @@ impl Store {
     /// The store's kind, for logs.
     pub fn kind(&self) -> &'static str {
         match self {
-            Store::Memory(_) => "memory",
+            Store::Memory(..) => "memory",
             Store::Sqlite(_) => "sqlite",
         }
     }
@@ -131,7 +144,13 @@ impl SqliteConsentStore {
                      at INTEGER NOT NULL
                  );
                  CREATE INDEX IF NOT EXISTS begins_by_key ON begins (key, at);
-                 CREATE INDEX IF NOT EXISTS begins_by_time ON begins (at);"
+                 CREATE INDEX IF NOT EXISTS begins_by_time ON begins (at);
+                 CREATE TABLE IF NOT EXISTS sessions (
+                     id TEXT PRIMARY KEY NOT NULL,
+                     expires_at INTEGER NOT NULL,
+                     body BLOB NOT NULL
+                 ) WITHOUT ROWID;
+                 CREATE INDEX IF NOT EXISTS sessions_by_expiry ON sessions (expires_at);"
             ))
             .map_err(unavailable)?;
         let mode: String = connection
@@ -296,6 +315,90 @@ impl ConsentStore for SqliteConsentStore {
         )
         .map_err(unavailable)?;
         tx.commit().map_err(unavailable)
+    }
+}
+
+impl SessionStore for SqliteConsentStore {
+    fn insert_session(&self, id: &str, session: &Session, now: u64) -> Result<()> {
+        let mut connection = self.lock();
+        let tx = connection
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .map_err(unavailable)?;
+        let now_sql = as_sql_time(now);
+        tx.execute(
+            "DELETE FROM sessions WHERE id IN
+                 (SELECT id FROM sessions WHERE expires_at <= ?1 ORDER BY expires_at LIMIT ?2)",
+            params![now_sql, SWEEP_BATCH],
+        )
+        .map_err(unavailable)?;
+        let held: i64 = tx
+            .query_row("SELECT count(*) FROM sessions", [], |row| row.get(0))
+            .map_err(unavailable)?;
+        if held as usize >= self.capacity {
+            tx.execute(
+                "DELETE FROM sessions WHERE expires_at <= ?1",
+                params![now_sql],
+            )
+            .map_err(unavailable)?;
+            let held: i64 = tx
+                .query_row("SELECT count(*) FROM sessions", [], |row| row.get(0))
+                .map_err(unavailable)?;
+            if held as usize >= self.capacity {
+                tx.commit().map_err(unavailable)?;
+                return Err(Error::new(
+                    ErrorCode::ConsentStoreFull,
+                    "the session store is full of live sessions",
+                ));
+            }
+        }
+        tx.execute(
+            "INSERT INTO sessions (id, expires_at, body) VALUES (?1, ?2, ?3)",
+            params![
+                id,
+                as_sql_time(session.expires_at),
+                session.to_json().as_bytes()
+            ],
+        )
+        .map_err(unavailable)?;
+        tx.commit().map_err(unavailable)
+    }
+
+    fn update_session(
+        &self,
+        id: &str,
+        f: &mut dyn FnMut(&mut Session) -> StoreAction,
+    ) -> Result<bool> {
+        let mut connection = self.lock();
+        let tx = connection
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .map_err(unavailable)?;
+        let body: Option<Vec<u8>> = tx
+            .query_row(
+                "SELECT body FROM sessions WHERE id = ?1",
+                params![id],
+                |row| row.get(0),
+            )
+            .optional()
+            .map_err(unavailable)?;
+        let Some(body) = body.map(Zeroizing::new) else {
+            return Ok(false);
+        };
+        let mut session = Session::from_json(&body)?;
+        match f(&mut session) {
+            StoreAction::Remove => {
+                tx.execute("DELETE FROM sessions WHERE id = ?1", params![id])
+                    .map_err(unavailable)?;
+            }
+            StoreAction::Keep => {
+                tx.execute(
+                    "UPDATE sessions SET body = ?2 WHERE id = ?1",
+                    params![id, Zeroizing::new(session.to_json()).as_bytes()],
+                )
+                .map_err(unavailable)?;
+            }
+        }
+        tx.commit().map_err(unavailable)?;
+        Ok(true)
     }
 }
 

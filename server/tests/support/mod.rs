@@ -123,7 +123,10 @@ impl Service {
             url: String::new(),
             child: None,
             log,
+            // One connection per request: an answer that closes its connection early (413)
+            // must not break the next request on a pooled connection.
             http: reqwest::blocking::Client::builder()
+                .pool_max_idle_per_host(0)
                 .timeout(Duration::from_secs(30))
                 .build()
                 .unwrap(),
