@@ -149,6 +149,9 @@ enum kycvs_result
     KYCVS_RESULT_STALE_BUNDLE = 105,
     // A trust bundle's sequence number is lower than the last one accepted (rollback).
     KYCVS_RESULT_BUNDLE_ROLLBACK = 106,
+    // The verifier's replay store failed or did not answer (a shared store out of reach, a
+    // callback that failed): the token is not accepted (fail closed).
+    KYCVS_RESULT_REPLAY_STORE_UNAVAILABLE = 107,
     // A registry file or record is invalid (the detail names the line and the field).
     KYCVS_RESULT_INVALID_REGISTRY = 150,
     // A vaccine schedule table is invalid.
@@ -394,6 +397,31 @@ typedef struct kycvs_token_request {
     // How long the token is valid, in seconds (1 to 86400).
     uint64_t ttl;
 } kycvs_token_request;
+
+// One token id handed to a replay callback: `jti` is `jti_len` bytes of ASCII followed by a
+// NUL, valid only during the call; remember it while `now < keep_until`.
+typedef struct kycvs_replay_entry {
+    // The token's `jti`, NUL-terminated.
+    const char *jti;
+    // Its length in bytes, without the NUL.
+    size_t jti_len;
+    // The first moment the token can no longer verify (`exp` + leeway), exclusive.
+    uint64_t keep_until;
+} kycvs_replay_entry;
+
+// A replay check supplied by the application — for example over a store shared by many
+// verifier processes. Called with every token of one verification (all of a batch's
+// accepted tokens in one call, in input order): it must record each entry and set
+// `is_new[i]` to 1 when `entries[i].jti` was not remembered (it is now) or to 0 when it
+// was (a replay; also the second of two equal `jti`s in one call). It returns 0 on success
+// and anything else when it cannot answer: every token of the call is then refused with
+// `KYCVS_RESULT_REPLAY_STORE_UNAVAILABLE`, as is an entry left at neither 0 nor 1. It may
+// be called from several threads at once, with the `user` pointer given at registration.
+typedef int (*kycvs_replay_check)(void *user,
+                                  const struct kycvs_replay_entry *entries,
+                                  size_t count,
+                                  uint64_t now,
+                                  uint8_t *is_new);
 
 // Text borrowed from a kycvs object: `len` bytes at `data`, **not** NUL-terminated (print it
 // with `"%.*s", (int)s.len, s.data`). `data` is never NULL; it stays valid as long as the
@@ -851,6 +879,18 @@ void kycvs_replay_guard_free(const struct kycvs_replay_guard *guard);
 kycvs_result kycvs_verifier_with_replay_guard(const struct kycvs_verifier *verifier,
                                               const struct kycvs_replay_guard *guard,
                                               const struct kycvs_verifier **out);
+
+// Makes a verifier with the trust store and policy of `verifier` that checks every token it
+// accepts with the application's `check` callback (see `kycvs_replay_check`) instead of an
+// in-process guard. `user` is passed to every call; it and the callback must stay valid
+// and thread-safe until the new verifier (and every copy made from it) is freed.
+//
+// On success `*out` holds a new verifier for `kycvs_verifier_free`.
+// Errors: `KYCVS_RESULT_NULL_ARGUMENT` (a NULL verifier, callback or `out`).
+kycvs_result kycvs_verifier_with_replay_callback(const struct kycvs_verifier *verifier,
+                                                 kycvs_replay_check check,
+                                                 void *user,
+                                                 const struct kycvs_verifier **out);
 
 // Loads a trust store from a JWKS document (`{"keys":[…]}`, each key
 // `{"kty":"OKP","crv":"Ed25519","x":…,"kid":…,"iss":…}`) of `jwks_len` bytes. Every key is

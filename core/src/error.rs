@@ -116,7 +116,7 @@ mod tests {
     }
 
     /// Written out by hand, not from the table: renumbering or renaming a code fails here.
-    const PINNED: [(ErrorCode, u32, &str); 37] = [
+    const PINNED: [(ErrorCode, u32, &str); 38] = [
         (ErrorCode::Malformed, 1, "malformed"),
         (ErrorCode::TooLarge, 2, "too_large"),
         (ErrorCode::UnsupportedAlgorithm, 3, "unsupported_algorithm"),
@@ -139,6 +139,11 @@ mod tests {
         (ErrorCode::InvalidBundle, 104, "invalid_bundle"),
         (ErrorCode::StaleBundle, 105, "stale_bundle"),
         (ErrorCode::BundleRollback, 106, "bundle_rollback"),
+        (
+            ErrorCode::ReplayStoreUnavailable,
+            107,
+            "replay_store_unavailable",
+        ),
         (ErrorCode::InvalidRegistry, 150, "invalid_registry"),
         (ErrorCode::InvalidSchedule, 151, "invalid_schedule"),
         (ErrorCode::UnknownProduct, 152, "unknown_product"),

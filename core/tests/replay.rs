@@ -1,10 +1,11 @@
 //! The replay guard attached to a verifier: single, batch (serial and parallel) and threads.
 
 use kycvs_core::{
-    BatchItem, ErrorCode, Issuer, Policy, ReplayGuard, SigningKey, TokenRequest, TrustStore,
-    VaccinationStatus, Verifier,
+    BatchItem, Error, ErrorCode, Issuer, Policy, ReplayEntry, ReplayGuard, ReplayStore, SigningKey,
+    TokenRequest, TrustStore, VaccinationStatus, Verifier,
 };
 use std::sync::Arc;
+use std::sync::Mutex;
 
 const NOW: u64 = 1_800_000_000;
 
@@ -13,6 +14,11 @@ fn setup(capacity: usize) -> (Issuer, Verifier) {
 }
 
 fn setup_with(capacity: usize, policy: Policy) -> (Issuer, Verifier) {
+    let (issuer, verifier, _) = setup_guarded(capacity, policy);
+    (issuer, verifier)
+}
+
+fn setup_guarded(capacity: usize, policy: Policy) -> (Issuer, Verifier, Arc<ReplayGuard>) {
     let key = SigningKey::from_seed(&[9; 32]);
     let mut trust = TrustStore::new();
     trust
@@ -22,8 +28,8 @@ fn setup_with(capacity: usize, policy: Policy) -> (Issuer, Verifier) {
     let guard = Arc::new(ReplayGuard::new(capacity).unwrap());
     let verifier = Verifier::new(trust, policy)
         .unwrap()
-        .with_replay_guard(guard);
-    (issuer, verifier)
+        .with_replay_guard(guard.clone());
+    (issuer, verifier, guard)
 }
 
 fn token(issuer: &Issuer, nonce: &str) -> String {
@@ -60,11 +66,10 @@ fn a_jti_is_kept_exactly_until_exp_plus_the_policy_leeway() {
     for leeway in [0, 10, 60] {
         let mut policy = Policy::new("irctc.example");
         policy.set_leeway(leeway);
-        let (issuer, verifier) = setup_with(16, policy);
+        let (issuer, verifier, guard) = setup_guarded(16, policy);
         verifier
             .verify(&token(&issuer, "PNR-1"), "PNR-1", NOW)
             .unwrap();
-        let guard = verifier.replay_guard().unwrap();
         let keep_until = NOW + 300 + leeway;
         assert_eq!(guard.purge_expired(keep_until - 1), 0, "leeway {leeway}");
         assert_eq!(guard.len(), 1);
@@ -139,4 +144,122 @@ fn a_full_guard_fails_closed() {
         .unwrap_err();
     assert_eq!(err.code(), ErrorCode::Replayed);
     assert!(err.detail().contains("full"), "{err}");
+}
+
+/// A store that remembers in a set, logs each call's entries, and can be told to fail or
+/// to answer the wrong number of verdicts.
+#[derive(Debug, Default)]
+struct Recording {
+    seen: Mutex<std::collections::HashSet<String>>,
+    calls: Mutex<Vec<Vec<(String, u64)>>>,
+    fail: bool,
+    short: bool,
+}
+
+impl ReplayStore for Recording {
+    fn check_and_record_all(
+        &self,
+        entries: &[ReplayEntry<'_>],
+        _now: u64,
+    ) -> Vec<kycvs_core::Result<()>> {
+        self.calls.lock().unwrap().push(
+            entries
+                .iter()
+                .map(|e| (e.jti.to_owned(), e.keep_until))
+                .collect(),
+        );
+        if self.short {
+            return Vec::new();
+        }
+        entries
+            .iter()
+            .map(|e| {
+                if self.fail {
+                    Err(Error::new(ErrorCode::ReplayStoreUnavailable, "down"))
+                } else if self.seen.lock().unwrap().insert(e.jti.to_owned()) {
+                    Ok(())
+                } else {
+                    Err(Error::new(ErrorCode::Replayed, "seen"))
+                }
+            })
+            .collect()
+    }
+}
+
+fn verifier_with(store: Arc<Recording>) -> (Issuer, Verifier) {
+    let (issuer, verifier) = setup(1);
+    let plain = Verifier::new(verifier.trust_store().clone(), verifier.policy().clone()).unwrap();
+    (issuer, plain.with_replay_store(store))
+}
+
+#[test]
+fn a_batch_asks_its_store_once_for_the_accepted_tokens_in_order() {
+    let store = Arc::new(Recording::default());
+    let (issuer, verifier) = verifier_with(store.clone());
+    let a = token(&issuer, "A");
+    let b = token(&issuer, "B");
+    let items = [
+        BatchItem::new(&a, "A"),
+        BatchItem::new(&b, "wrong"),
+        BatchItem::new(&b, "B"),
+        BatchItem::new(&a, "A"),
+    ];
+    let verdicts = verifier.verify_batch(&items, NOW);
+    let codes: Vec<Option<ErrorCode>> = verdicts
+        .iter()
+        .map(|v| v.as_ref().err().map(|e| e.code()))
+        .collect();
+    assert_eq!(
+        codes,
+        [
+            None,
+            Some(ErrorCode::NonceMismatch),
+            None,
+            Some(ErrorCode::Replayed)
+        ]
+    );
+    let calls = store.calls.lock().unwrap();
+    assert_eq!(calls.len(), 1, "one call for the whole batch");
+    let jti = |t: &str| {
+        kycvs_core::inspect_unverified(t).unwrap().claims["jti"]
+            .as_str()
+            .unwrap()
+            .to_owned()
+    };
+    let keep = NOW + 300 + kycvs_core::DEFAULT_LEEWAY;
+    assert_eq!(
+        calls[0],
+        [(jti(&a), keep), (jti(&b), keep), (jti(&a), keep)],
+        "only tokens that passed every other check, in input order"
+    );
+}
+
+#[test]
+fn a_failing_or_short_store_refuses_the_tokens_it_was_asked_about() {
+    for store in [
+        Recording {
+            fail: true,
+            ..Default::default()
+        },
+        Recording {
+            short: true,
+            ..Default::default()
+        },
+    ] {
+        let (issuer, verifier) = verifier_with(Arc::new(store));
+        let t = token(&issuer, "A");
+        let err = verifier.verify(&t, "A", NOW).unwrap_err();
+        assert_eq!(err.code(), ErrorCode::ReplayStoreUnavailable);
+        let verdicts =
+            verifier.verify_batch(&[BatchItem::new(&t, "A"), BatchItem::new(&t, "x")], NOW);
+        assert_eq!(
+            verdicts[0].as_ref().unwrap_err().code(),
+            ErrorCode::ReplayStoreUnavailable
+        );
+        assert_eq!(
+            verdicts[1].as_ref().unwrap_err().code(),
+            ErrorCode::NonceMismatch,
+            "a token refused before the store keeps its own code"
+        );
+    }
 }

@@ -69,8 +69,9 @@ pub use registry::{
     kycvs_schedule_from_json, kycvs_schedule_status,
 };
 pub use replay::{
-    KYCVS_DEFAULT_REPLAY_CAPACITY, kycvs_replay_guard, kycvs_replay_guard_free,
-    kycvs_replay_guard_len, kycvs_replay_guard_new, kycvs_verifier_with_replay_guard,
+    KYCVS_DEFAULT_REPLAY_CAPACITY, kycvs_replay_check, kycvs_replay_entry, kycvs_replay_guard,
+    kycvs_replay_guard_free, kycvs_replay_guard_len, kycvs_replay_guard_new,
+    kycvs_verifier_with_replay_callback, kycvs_verifier_with_replay_guard,
 };
 pub use trust::{
     kycvs_key_window, kycvs_trust_store, kycvs_trust_store_add, kycvs_trust_store_free,

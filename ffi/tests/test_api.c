@@ -81,6 +81,7 @@ static void test_result_names(void) {
         {KYCVS_RESULT_INVALID_BUNDLE, 104, "invalid_bundle"},
         {KYCVS_RESULT_STALE_BUNDLE, 105, "stale_bundle"},
         {KYCVS_RESULT_BUNDLE_ROLLBACK, 106, "bundle_rollback"},
+        {KYCVS_RESULT_REPLAY_STORE_UNAVAILABLE, 107, "replay_store_unavailable"},
         {KYCVS_RESULT_INVALID_REGISTRY, 150, "invalid_registry"},
         {KYCVS_RESULT_INVALID_SCHEDULE, 151, "invalid_schedule"},
         {KYCVS_RESULT_UNKNOWN_PRODUCT, 152, "unknown_product"},
@@ -101,7 +102,7 @@ static void test_result_names(void) {
         CHECK((uint32_t)all[i].result == all[i].number);
         CHECK(strcmp(kycvs_result_name(all[i].result), all[i].name) == 0);
     }
-    static const uint32_t unknown[] = {16, 99, 107, 149, 199, 203, UINT32_MAX};
+    static const uint32_t unknown[] = {16, 99, 108, 149, 199, 203, UINT32_MAX};
     for (size_t i = 0; i < sizeof unknown / sizeof unknown[0]; i++) {
         CHECK(strcmp(kycvs_result_name(unknown[i]), "unknown") == 0);
     }

@@ -590,6 +590,91 @@ static void test_replay_guard(void) {
     CHECK(kycvs_replay_guard_len(NULL) == 0);
 }
 
+/* A replay store kept by the application: a table of jti strings, a call counter, and a
+ * switch that makes the callback fail, as a shared store out of reach would. */
+struct app_store {
+    char seen[8][129]; /* a jti is at most 128 bytes */
+    int n_seen;
+    int calls;
+    size_t last_count;
+    int fail;
+    int leave_unanswered;
+};
+
+static int app_check(void *user, const kycvs_replay_entry *entries, size_t count, uint64_t now,
+                     uint8_t *is_new) {
+    (void)now;
+    struct app_store *store = user;
+    store->calls++;
+    store->last_count = count;
+    if (store->fail) {
+        return -1;
+    }
+    for (size_t i = 0; i < count; i++) {
+        if (store->leave_unanswered) {
+            continue;
+        }
+        int found = 0;
+        for (int j = 0; j < store->n_seen; j++) {
+            found |= strlen(store->seen[j]) == entries[i].jti_len &&
+                     memcmp(store->seen[j], entries[i].jti, entries[i].jti_len) == 0;
+        }
+        if (!found && store->n_seen < 8 && entries[i].jti[entries[i].jti_len] == '\0') {
+            memcpy(store->seen[store->n_seen++], entries[i].jti, entries[i].jti_len + 1);
+        }
+        is_new[i] = found ? 0 : 1;
+    }
+    return 0;
+}
+
+static void test_replay_callback(void) {
+    struct app_store store = {0};
+    const kycvs_verifier *checked = NULL;
+    CHECK_RESULT(kycvs_verifier_with_replay_callback(verifier, NULL, &store, &checked),
+                 KYCVS_RESULT_NULL_ARGUMENT);
+    CHECK_RESULT(kycvs_verifier_with_replay_callback(verifier, app_check, &store, &checked),
+                 KYCVS_RESULT_OK);
+    char a[KYCVS_TOKEN_BUF_LEN], b[KYCVS_TOKEN_BUF_LEN];
+    size_t a_len, b_len;
+    CHECK_RESULT(kycvs_issuer_issue(issuer, TOKEN_REQUEST(S(AUDIENCE), S("PNR-7"), S("psn-7"), 2, 300),
+                                    NOW, a, sizeof a, &a_len),
+                 KYCVS_RESULT_OK);
+    CHECK_RESULT(kycvs_issuer_issue(issuer, TOKEN_REQUEST(S(AUDIENCE), S("PNR-8"), S("psn-8"), 1, 300),
+                                    NOW, b, sizeof b, &b_len),
+                 KYCVS_RESULT_OK);
+    CHECK_RESULT(verify_once(checked, a, "PNR-7", NOW + 1), KYCVS_RESULT_OK);
+    CHECK_RESULT(verify_once(checked, a, "PNR-7", NOW + 2), KYCVS_RESULT_REPLAYED);
+    CHECK(store.calls == 2 && store.last_count == 1);
+    /* A token refused by another check never reaches the store. */
+    CHECK_RESULT(verify_once(checked, b, "PNR-wrong", NOW + 2), KYCVS_RESULT_NONCE_MISMATCH);
+    CHECK(store.calls == 2);
+    /* A batch: one call for the tokens that passed every other check, in input order. */
+    kycvs_batch_item items[4] = {
+        {b, b_len, "PNR-8", 5}, {a, a_len, "PNR-7", 5}, {b, b_len, "PNR-9", 5}, {b, b_len, "PNR-8", 5}};
+    kycvs_result results[4];
+    CHECK_RESULT(kycvs_verifier_verify_batch(checked, items, 4, NOW + 3, results, NULL),
+                 KYCVS_RESULT_OK);
+    CHECK(store.calls == 3 && store.last_count == 3);
+    CHECK(results[0] == KYCVS_RESULT_OK);
+    CHECK(results[1] == KYCVS_RESULT_REPLAYED);
+    CHECK(results[2] == KYCVS_RESULT_NONCE_MISMATCH);
+    CHECK(results[3] == KYCVS_RESULT_REPLAYED);
+    /* A store that fails, or leaves an answer out, refuses: never accepted unchecked. */
+    char c[KYCVS_TOKEN_BUF_LEN];
+    size_t c_len;
+    CHECK_RESULT(kycvs_issuer_issue(issuer, TOKEN_REQUEST(S(AUDIENCE), S("PNR-10"), S("psn-9"), 2, 300),
+                                    NOW, c, sizeof c, &c_len),
+                 KYCVS_RESULT_OK);
+    store.fail = 1;
+    CHECK_RESULT(verify_once(checked, c, "PNR-10", NOW + 4), KYCVS_RESULT_REPLAY_STORE_UNAVAILABLE);
+    store.fail = 0;
+    store.leave_unanswered = 1;
+    CHECK_RESULT(verify_once(checked, c, "PNR-10", NOW + 4), KYCVS_RESULT_REPLAY_STORE_UNAVAILABLE);
+    store.leave_unanswered = 0;
+    CHECK_RESULT(verify_once(checked, c, "PNR-10", NOW + 5), KYCVS_RESULT_OK);
+    kycvs_verifier_free(checked);
+}
+
 int main(void) {
     setup();
     test_registry_and_schedule();
@@ -599,6 +684,7 @@ int main(void) {
     test_concurrent_completes();
     test_sides_through_a_consent_file();
     test_replay_guard();
+    test_replay_callback();
     kycvs_verifier_free(verifier);
     kycvs_registry_free(registry);
     kycvs_issuer_free(issuer);

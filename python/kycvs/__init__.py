@@ -39,6 +39,7 @@ from ._kycvs import (
     inspect_unverified,
 )
 from .exceptions import ConsentError, KycvsError, VerificationError
+from .replay import ReplayStore
 
 # BEGIN GENERATED (imports) by kycvs-codegen; do not edit, run `make codegen`
 from .exceptions import (
@@ -71,6 +72,7 @@ from .exceptions import (
     OtpMismatchError,
     RandomSourceError,
     RateLimitedError,
+    ReplayStoreUnavailableError,
     ReplayedError,
     StaleBundleError,
     TooLargeError,
@@ -91,6 +93,7 @@ __all__ = [
     "KycvsError",
     "Registry",
     "ReplayGuard",
+    "ReplayStore",
     "SigningKey",
     "TrustBundle",
     "TrustStore",
@@ -131,6 +134,7 @@ __all__ = [
     "OtpMismatchError",
     "RandomSourceError",
     "RateLimitedError",
+    "ReplayStoreUnavailableError",
     "ReplayedError",
     "StaleBundleError",
     "TooLargeError",

@@ -6,6 +6,7 @@ from typing import Any, Literal, final
 
 from kycvs import VaccinationStatus
 from kycvs.exceptions import VerificationError
+from kycvs.replay import ReplayStore
 
 __all__ = [
     "__version__",
@@ -128,7 +129,7 @@ class Verifier:
         leeway: int = 60,
         max_lifetime: int = 3600,
         check_nonce: bool = True,
-        replay_guard: ReplayGuard | None = None,
+        replay_guard: ReplayGuard | ReplayStore | None = None,
     ) -> Verifier: ...
     def verify(
         self, token: str | bytes, nonce: str | None, *, now: int | None = None

@@ -47,6 +47,7 @@ __all__ = [
     "OtpMismatchError",
     "RandomSourceError",
     "RateLimitedError",
+    "ReplayStoreUnavailableError",
     "ReplayedError",
     "StaleBundleError",
     "TooLargeError",
@@ -236,6 +237,15 @@ class BundleRollbackError(KycvsError, ValueError):
     number = 106
 
 
+class ReplayStoreUnavailableError(KycvsError, OSError):
+    """The verifier's replay store failed or did not answer (a shared store out of reach, a
+    callback that failed): the token is not accepted (fail closed).
+    """
+
+    code = "replay_store_unavailable"
+    number = 107
+
+
 class InvalidRegistryError(KycvsError, ValueError):
     """A registry file or record is invalid (the detail names the line and the field)."""
 
@@ -352,6 +362,7 @@ EXCEPTIONS_BY_CODE: dict[str, type[KycvsError]] = {
     "invalid_bundle": InvalidBundleError,
     "stale_bundle": StaleBundleError,
     "bundle_rollback": BundleRollbackError,
+    "replay_store_unavailable": ReplayStoreUnavailableError,
     "invalid_registry": InvalidRegistryError,
     "invalid_schedule": InvalidScheduleError,
     "unknown_product": UnknownProductError,

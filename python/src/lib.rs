@@ -10,6 +10,7 @@ mod convert;
 mod errors;
 mod issue;
 mod keys;
+mod replay;
 mod verify;
 
 use kycvs_core::ErrorCode;

@@ -28,7 +28,9 @@ impl Verifier {
     /// clock-skew allowance and `max_lifetime` the longest `exp - iat` accepted, in seconds.
     /// `check_nonce=False` is for a verifier with no transaction to bind a token to: only
     /// then may `verify` and `verify_batch` be given `None` for the nonce. With a
-    /// `replay_guard`, each token is accepted only the first time it is presented.
+    /// `replay_guard` (a `ReplayGuard`, or any object with the `check_and_record_all` method of
+    /// `kycvs.ReplayStore`, such as one shared by many processes), each token is accepted
+    /// only the first time it is presented.
     #[new]
     #[pyo3(
         signature = (trust, *, audience, issuers = None, leeway = None, max_lifetime = None,
@@ -44,7 +46,7 @@ impl Verifier {
         leeway: Option<&Bound<'_, PyAny>>,
         max_lifetime: Option<&Bound<'_, PyAny>>,
         check_nonce: bool,
-        replay_guard: Option<&crate::consent::ReplayGuard>,
+        replay_guard: Option<&Bound<'_, PyAny>>,
     ) -> Result<Verifier> {
         let mut policy = Policy::new(audience);
         policy
@@ -63,7 +65,10 @@ impl Verifier {
         let store = trust.lock().clone();
         let mut inner = guard(|| kycvs_core::Verifier::new(store, policy))?;
         if let Some(replay) = replay_guard {
-            inner = inner.with_replay_guard(replay.inner.clone());
+            inner = match replay.cast::<crate::consent::ReplayGuard>() {
+                Ok(own) => inner.with_replay_guard(own.get().inner.clone()),
+                Err(_) => inner.with_replay_store(crate::replay::PyReplayStore::shared(replay)?),
+            };
         }
         Ok(Verifier { inner })
     }

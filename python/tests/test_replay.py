@@ -81,3 +81,65 @@ def test_bad_arguments() -> None:
         kycvs.ReplayGuard(capacity=-1)
     with pytest.raises(TypeError):
         kycvs.ReplayGuard(capacity="10")  # type: ignore[arg-type]
+
+
+class SharedStore:
+    """A replay store as a process-shared one would behave: a set, and a log of calls."""
+
+    def __init__(self) -> None:
+        self.seen: set[str] = set()
+        self.calls: list[list[tuple[str, int]]] = []
+        self.broken = False
+
+    def check_and_record_all(self, entries: list[tuple[str, int]], now: int) -> list[bool]:
+        self.calls.append(list(entries))
+        if self.broken:
+            raise ConnectionError("the shared store is out of reach")
+        answers = []
+        for jti, _keep_until in entries:
+            answers.append(jti not in self.seen)
+            self.seen.add(jti)
+        return answers
+
+
+def test_a_python_object_can_be_the_replay_store(pair: Pair) -> None:
+    store = SharedStore()
+    first = kycvs.Verifier(pair.trust, audience=AUDIENCE, replay_guard=store)
+    second = kycvs.Verifier(pair.trust, audience=AUDIENCE, replay_guard=store)
+    token = pair.issue()
+    first.verify(token, NONCE, now=NOW + 1)
+    with pytest.raises(kycvs.ReplayedError):
+        second.verify(token, NONCE, now=NOW + 2)
+    jti = first.verify(pair.issue(), NONCE, now=NOW + 3).jti
+    assert store.calls[-1] == [(jti, NOW + 300 + 60)]
+
+
+def test_a_batch_asks_the_store_once(pair: Pair) -> None:
+    store = SharedStore()
+    verifier = kycvs.Verifier(pair.trust, audience=AUDIENCE, replay_guard=store)
+    a, b = pair.issue(), pair.issue()
+    verdicts = verifier.verify_batch([a, b, a, b], [NONCE, "other", NONCE, NONCE], now=NOW + 1)
+    assert len(store.calls) == 1 and len(store.calls[0]) == 3
+    assert isinstance(verdicts[0], kycvs.VerifiedStatus)
+    assert isinstance(verdicts[1], kycvs.NonceMismatchError)
+    assert isinstance(verdicts[2], kycvs.ReplayedError)
+    assert isinstance(verdicts[3], kycvs.VerifiedStatus)
+
+
+def test_a_failing_or_wrong_store_refuses(pair: Pair) -> None:
+    store = SharedStore()
+    store.broken = True
+    verifier = kycvs.Verifier(pair.trust, audience=AUDIENCE, replay_guard=store)
+    with pytest.raises(kycvs.ReplayStoreUnavailableError) as e:
+        verifier.verify(pair.issue(), NONCE, now=NOW + 1)
+    assert e.value.code == "replay_store_unavailable"
+
+    class Short:
+        def check_and_record_all(self, entries: list[tuple[str, int]], now: int) -> list[bool]:
+            return []
+
+    short = kycvs.Verifier(pair.trust, audience=AUDIENCE, replay_guard=Short())
+    with pytest.raises(kycvs.ReplayStoreUnavailableError):
+        short.verify(pair.issue(), NONCE, now=NOW + 1)
+    with pytest.raises(TypeError):
+        kycvs.Verifier(pair.trust, audience=AUDIENCE, replay_guard=object())  # type: ignore[arg-type]

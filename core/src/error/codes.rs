@@ -128,6 +128,9 @@ error_codes! {
         StaleBundle = 105, "stale_bundle", [StaleBundleError, KycvsError, ValueError];
         /// A trust bundle's sequence number is lower than the last one accepted (rollback).
         BundleRollback = 106, "bundle_rollback", [BundleRollbackError, KycvsError, ValueError];
+        /// The verifier's replay store failed or did not answer (a shared store out of reach,
+        /// a callback that failed): the token is not accepted (fail closed).
+        ReplayStoreUnavailable = 107, "replay_store_unavailable", [ReplayStoreUnavailableError, KycvsError, OSError];
 
         /// A registry file or record is invalid (the detail names the line and the field).
         InvalidRegistry = 150, "invalid_registry", [InvalidRegistryError, KycvsError, ValueError];

@@ -1,10 +1,46 @@
-//! A replay guard for verifiers: a bounded memory of the `jti`s already accepted.
+//! Replay protection for verifiers: the [`ReplayStore`] trait (where accepted `jti`s are
+//! remembered) and its in-memory implementation, [`ReplayGuard`].
 
 use crate::error::{Error, ErrorCode, Result};
 use crate::expiry::drain_expired;
 use crate::jose::token::MAX_JTI_LEN;
 use std::collections::{BTreeSet, HashMap};
+use std::fmt;
 use std::sync::Mutex;
+
+/// One token id for a [`ReplayStore`] to remember while `now < keep_until`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ReplayEntry<'a> {
+    /// The token's `jti` (1 to 128 bytes).
+    pub jti: &'a str,
+    /// The first moment the token can no longer verify (`exp` + leeway), exclusive.
+    pub keep_until: u64,
+}
+
+/// Where a [`crate::Verifier`] remembers the `jti`s it accepted: the in-process
+/// [`ReplayGuard`], or a store shared by many verifier processes (Redis, a database) that
+/// the host provides.
+///
+/// The verifier calls it last, only for tokens that passed every other check, with all of a
+/// batch's tokens in one call (one round trip for a remote store), in input order.
+pub trait ReplayStore: Send + Sync + fmt::Debug {
+    /// Records each entry, in order, and answers one verdict per entry: `Ok(())` when its
+    /// `jti` was not remembered (it is now), `Err` with code `replayed` when it was — also
+    /// for the second of two equal `jti`s in one call. A store that cannot answer for an
+    /// entry answers `replay_store_unavailable` for it, never `Ok`. An answer of another
+    /// length than `entries` makes the verifier refuse every entry with
+    /// `replay_store_unavailable`.
+    fn check_and_record_all(&self, entries: &[ReplayEntry<'_>], now: u64) -> Vec<Result<()>>;
+}
+
+impl ReplayStore for ReplayGuard {
+    fn check_and_record_all(&self, entries: &[ReplayEntry<'_>], now: u64) -> Vec<Result<()>> {
+        entries
+            .iter()
+            .map(|e| self.check_and_record(e.jti, e.keep_until, now))
+            .collect()
+    }
+}
 
 /// The default number of `jti`s a [`ReplayGuard`] remembers.
 pub const DEFAULT_REPLAY_CAPACITY: usize = 100_000;

@@ -10,7 +10,7 @@ use crate::jose::token::{
 };
 use crate::status::VaccinationStatus;
 use crate::trust::store::{TrustStore, TrustedKey};
-use crate::verify::replay::ReplayGuard;
+use crate::verify::replay::{ReplayEntry, ReplayGuard, ReplayStore};
 use std::sync::Arc;
 use std::time::{SystemTime, UNIX_EPOCH};
 use subtle::ConstantTimeEq;
@@ -241,6 +241,13 @@ impl VerifiedStatus {
     }
 }
 
+fn store_unavailable() -> Error {
+    Error::new(
+        ErrorCode::ReplayStoreUnavailable,
+        "the replay store gave no answer for this token",
+    )
+}
+
 /// Verifies tokens against a trust store and a policy. Immutable, `Send + Sync`: share one
 /// across threads.
 #[derive(Clone, Debug)]
@@ -249,7 +256,7 @@ pub struct Verifier {
     /// The header segments of the trusted keys, parsed once.
     known_headers: KnownHeaders,
     policy: Policy,
-    replay: Option<Arc<ReplayGuard>>,
+    replay: Option<Arc<dyn ReplayStore>>,
 }
 
 impl Verifier {
@@ -280,13 +287,20 @@ impl Verifier {
     /// `jti` in the guard until `exp` + this policy's leeway — the moment the token stops
     /// verifying — and not longer. Share one guard (and its `Arc`) among the verifiers of one
     /// service, across threads.
-    pub fn with_replay_guard(mut self, guard: Arc<ReplayGuard>) -> Verifier {
-        self.replay = Some(guard);
+    pub fn with_replay_guard(self, guard: Arc<ReplayGuard>) -> Verifier {
+        self.with_replay_store(guard)
+    }
+
+    /// Attaches any [`ReplayStore`] — one shared by the verifiers of many processes — with
+    /// the same rules as [`Verifier::with_replay_guard`]. A store failure refuses the token
+    /// (`replay_store_unavailable`); it is never accepted unchecked.
+    pub fn with_replay_store(mut self, store: Arc<dyn ReplayStore>) -> Verifier {
+        self.replay = Some(store);
         self
     }
 
-    /// The attached replay guard, if any.
-    pub fn replay_guard(&self) -> Option<&Arc<ReplayGuard>> {
+    /// The attached replay store, if any.
+    pub fn replay_store(&self) -> Option<&Arc<dyn ReplayStore>> {
         self.replay.as_ref()
     }
 
@@ -488,35 +502,52 @@ impl Verifier {
     /// recorded, and kept until the token stops verifying (`exp + leeway`, the bound of the
     /// expiry check), computed here and nowhere else.
     fn record(&self, verified: &VerifiedStatus, now: u64) -> Result<()> {
-        match &self.replay {
-            Some(guard) => guard.check_and_record(
-                &verified.jti,
-                verified.exp.saturating_add(self.policy.leeway),
-                now,
-            ),
-            None => Ok(()),
+        match self.record_all(vec![Ok(verified.clone())], now).pop() {
+            Some(verdict) => verdict.map(|_| ()),
+            None => Err(store_unavailable()),
         }
     }
 
     /// The replay check over a batch's verdicts, in input order (also when the rest ran in
     /// parallel), so that of two presentations of one `jti` the first one wins, as it would
-    /// one token at a time.
+    /// one token at a time; one call to the store for the whole batch.
     fn record_all(
         &self,
-        verdicts: Vec<Result<VerifiedStatus>>,
+        mut verdicts: Vec<Result<VerifiedStatus>>,
         now: u64,
     ) -> Vec<Result<VerifiedStatus>> {
-        if self.replay.is_none() {
+        let Some(store) = &self.replay else {
+            return verdicts;
+        };
+        let accepted: Vec<usize> = (0..verdicts.len())
+            .filter(|&i| verdicts[i].is_ok())
+            .collect();
+        if accepted.is_empty() {
             return verdicts;
         }
+        let answers = {
+            let entries: Vec<ReplayEntry<'_>> = accepted
+                .iter()
+                .filter_map(|&i| verdicts[i].as_ref().ok())
+                .map(|v| ReplayEntry {
+                    jti: &v.jti,
+                    keep_until: v.exp.saturating_add(self.policy.leeway),
+                })
+                .collect();
+            store.check_and_record_all(&entries, now)
+        };
+        if answers.len() != accepted.len() {
+            for &i in &accepted {
+                verdicts[i] = Err(store_unavailable());
+            }
+            return verdicts;
+        }
+        for (&i, answer) in accepted.iter().zip(answers) {
+            if let Err(e) = answer {
+                verdicts[i] = Err(e);
+            }
+        }
         verdicts
-            .into_iter()
-            .map(|verdict| {
-                let verified = verdict?;
-                self.record(&verified, now)?;
-                Ok(verified)
-            })
-            .collect()
     }
 
     /// Everything before the group equation: structure, header, key lookup, signature

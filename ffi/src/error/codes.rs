@@ -60,6 +60,9 @@ pub enum kycvs_result {
     StaleBundle = 105,
     /// A trust bundle's sequence number is lower than the last one accepted (rollback).
     BundleRollback = 106,
+    /// The verifier's replay store failed or did not answer (a shared store out of reach, a
+    /// callback that failed): the token is not accepted (fail closed).
+    ReplayStoreUnavailable = 107,
     /// A registry file or record is invalid (the detail names the line and the field).
     InvalidRegistry = 150,
     /// A vaccine schedule table is invalid.
@@ -118,6 +121,7 @@ pub(crate) fn map_code(code: ErrorCode) -> kycvs_result {
         ErrorCode::InvalidBundle => kycvs_result::InvalidBundle,
         ErrorCode::StaleBundle => kycvs_result::StaleBundle,
         ErrorCode::BundleRollback => kycvs_result::BundleRollback,
+        ErrorCode::ReplayStoreUnavailable => kycvs_result::ReplayStoreUnavailable,
         ErrorCode::InvalidRegistry => kycvs_result::InvalidRegistry,
         ErrorCode::InvalidSchedule => kycvs_result::InvalidSchedule,
         ErrorCode::UnknownProduct => kycvs_result::UnknownProduct,
