@@ -24,7 +24,9 @@ lint:
 	if grep -iE '^(reqwest|hyper|ureq|rustls|native-tls|openssl|aws-lc|curl|h2) ' <<< "$$tree"; then \
 		echo "error: a network or TLS crate is in the dependency tree"; exit 1; fi
 
+# The Redis stores' tests start a real redis-server (installed by scripts/test-deps.sh).
 test-rust:
+	bash scripts/test-deps.sh
 	$(CARGO) test --workspace
 
 # The committed vectors must be exactly what the generator writes now.
@@ -45,6 +47,7 @@ test-python:
 # The Rust, C and Python suites again with the clock ten years ahead (libfaketime), reusing
 # what test-rust, test-c and test-python built: no test may compare a fixed time with the clock.
 test-faketime:
+	bash scripts/test-deps.sh
 	bash scripts/faketime.sh
 
 # The README's C and Python quickstarts (examples/) compile, run and check their verdicts.

@@ -1,0 +1,384 @@
+//! Redis-backed stores for kycvs, for deployments of more than one process:
+//!
+//! - [`RedisReplayStore`]: the verifiers of many booking servers share one memory of accepted
+//!   token ids (`kycvs_core::ReplayStore`), one round trip per `verify` or `verify_batch`.
+//! - [`RedisConsentStore`]: many `kycvs-server` instances share pending consents and the
+//!   per-mobile rate counters (`kycvs_core::ConsentStore`).
+//!
+//! Every operation is atomic in Redis (a Lua script, or `WATCH`/`MULTI`/`EXEC`), entries
+//! expire by TTL instead of being swept, and keys hold only random ids, MACs and token ids —
+//! nothing personal. Any Redis failure (unreachable, slow beyond the timeout, restarted) is
+//! an error with the store's own code (`replay_store_unavailable`,
+//! `consent_store_unavailable`): nothing is accepted or issued unchecked. Connections are
+//! re-opened on the next call after a failure, so the stores recover by themselves when
+//! Redis is back.
+
+use kycvs_core::{
+    ConsentStore, Error, ErrorCode, PendingConsent, ReplayEntry, ReplayStore, Result, StoreAction,
+};
+use std::fmt;
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Duration;
+use zeroize::Zeroizing;
+
+/// How to reach Redis.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RedisConfig {
+    /// `redis://host:port/db` or `unix:///path/to/socket`.
+    pub url: String,
+    /// Prefix of every key (several deployments can share one Redis).
+    pub prefix: String,
+    /// Connect, read and write timeout of every call.
+    pub timeout: Duration,
+    /// Connections kept open.
+    pub pool_size: usize,
+}
+
+impl RedisConfig {
+    /// A configuration for `url` with the prefix `kycvs:`, a 500 ms timeout and 8
+    /// connections.
+    pub fn new(url: impl Into<String>) -> RedisConfig {
+        RedisConfig {
+            url: url.into(),
+            prefix: "kycvs:".into(),
+            timeout: Duration::from_millis(500),
+            pool_size: 8,
+        }
+    }
+}
+
+/// A few connections to one Redis, opened lazily and dropped after any error.
+struct Pool {
+    client: redis::Client,
+    slots: Vec<Mutex<Option<redis::Connection>>>,
+    next: AtomicUsize,
+    timeout: Duration,
+}
+
+impl Pool {
+    fn new(config: &RedisConfig) -> std::result::Result<Pool, String> {
+        if config.timeout.is_zero() || config.pool_size == 0 || config.pool_size > 1024 {
+            return Err("timeout must be positive and pool_size 1 to 1024".into());
+        }
+        let client = redis::Client::open(config.url.as_str()).map_err(|e| e.to_string())?;
+        Ok(Pool {
+            client,
+            slots: (0..config.pool_size).map(|_| Mutex::new(None)).collect(),
+            next: AtomicUsize::new(0),
+            timeout: config.timeout,
+        })
+    }
+
+    /// Runs `f` on a connection; a failed call drops its connection so that the next one
+    /// reconnects. A connection that was opened before and fails with a connection error
+    /// (Redis restarted meanwhile) is replaced and `f` runs once more on the new one: every
+    /// caller's operation is safe to repeat (a repeated replay record can only refuse, a
+    /// repeated transaction re-reads).
+    fn with<T>(
+        &self,
+        mut f: impl FnMut(&mut redis::Connection) -> redis::RedisResult<T>,
+    ) -> redis::RedisResult<T> {
+        let slot = &self.slots[self.next.fetch_add(1, Ordering::Relaxed) % self.slots.len()];
+        let mut guard = slot.lock().unwrap_or_else(|e| e.into_inner());
+        let reused = guard.is_some();
+        let result = self.run(&mut guard, &mut f);
+        match result {
+            Err(e)
+                if reused
+                    && (e.is_io_error()
+                        || e.is_connection_dropped()
+                        || e.is_connection_refusal()) =>
+            {
+                self.run(&mut guard, &mut f)
+            }
+            other => other,
+        }
+    }
+
+    fn run<T>(
+        &self,
+        slot: &mut Option<redis::Connection>,
+        f: &mut impl FnMut(&mut redis::Connection) -> redis::RedisResult<T>,
+    ) -> redis::RedisResult<T> {
+        if slot.is_none() {
+            let connection = self.client.get_connection_with_timeout(self.timeout)?;
+            connection.set_read_timeout(Some(self.timeout))?;
+            connection.set_write_timeout(Some(self.timeout))?;
+            *slot = Some(connection);
+        }
+        let connection = slot.as_mut().expect("just opened");
+        let result = f(connection);
+        if result.is_err() {
+            *slot = None;
+        }
+        result
+    }
+}
+
+/// Atomically records each key with its TTL unless it exists; answers 1 (new) or 0 per key.
+const REPLAY_SCRIPT: &str = r"
+local out = {}
+for i = 1, #KEYS do
+  if redis.call('SET', KEYS[i], '1', 'NX', 'EX', tonumber(ARGV[i])) then
+    out[i] = 1
+  else
+    out[i] = 0
+  end
+end
+return out
+";
+
+/// A [`ReplayStore`] in Redis, shared by every verifier that uses the same Redis and
+/// prefix: `{prefix}replay:{jti}` set with `NX` and a TTL of `keep_until - now` seconds, all
+/// of one call in one script (one round trip). The Python module `kycvs.redis` uses the same
+/// keys, so Rust and Python verifiers share one memory.
+pub struct RedisReplayStore {
+    pool: Pool,
+    prefix: String,
+    script: redis::Script,
+}
+
+impl RedisReplayStore {
+    /// A store over `config`; connects on first use. Error: `invalid_argument` for a bad URL
+    /// or limits.
+    pub fn new(config: &RedisConfig) -> Result<RedisReplayStore> {
+        Ok(RedisReplayStore {
+            pool: Pool::new(config).map_err(|e| Error::new(ErrorCode::InvalidArgument, e))?,
+            prefix: config.prefix.clone(),
+            script: redis::Script::new(REPLAY_SCRIPT),
+        })
+    }
+}
+
+impl fmt::Debug for RedisReplayStore {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("RedisReplayStore")
+            .field("prefix", &self.prefix)
+            .finish_non_exhaustive()
+    }
+}
+
+impl ReplayStore for RedisReplayStore {
+    fn check_and_record_all(&self, entries: &[ReplayEntry<'_>], now: u64) -> Vec<Result<()>> {
+        if entries.is_empty() {
+            return Vec::new();
+        }
+        let answer: redis::RedisResult<Vec<u8>> = self.pool.with(|con| {
+            let mut invocation = self.script.prepare_invoke();
+            for entry in entries {
+                invocation
+                    .key(format!("{}replay:{}", self.prefix, entry.jti))
+                    .arg(entry.keep_until.saturating_sub(now).max(1));
+            }
+            invocation.invoke(con)
+        });
+        match answer {
+            Ok(answers) if answers.len() == entries.len() => answers
+                .into_iter()
+                .map(|new| match new {
+                    1 => Ok(()),
+                    _ => Err(Error::new(
+                        ErrorCode::Replayed,
+                        "this jti was already presented",
+                    )),
+                })
+                .collect(),
+            _ => entries
+                .iter()
+                .map(|_| {
+                    Err(Error::new(
+                        ErrorCode::ReplayStoreUnavailable,
+                        "the Redis replay store did not answer",
+                    ))
+                })
+                .collect(),
+        }
+    }
+}
+
+/// Counts one begin in a sorted set of begin times, in the window `(now - window, now]`,
+/// unless `limit` are already counted; answers 1 (counted) or 0 (refused).
+const RATE_SCRIPT: &str = r"
+local now = tonumber(ARGV[1])
+local window = tonumber(ARGV[2])
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now - window)
+if redis.call('ZCARD', KEYS[1]) >= tonumber(ARGV[3]) then
+  return 0
+end
+redis.call('ZADD', KEYS[1], now, ARGV[4])
+redis.call('EXPIRE', KEYS[1], window)
+return 1
+";
+
+/// What an [`RedisConsentStore::update_value`] callback answers: the new value, or `None` to
+/// delete the key.
+pub type NewValue = Option<Vec<u8>>;
+
+/// How many times an optimistic transaction is tried before the store gives up.
+const MAX_TRIES: usize = 16;
+
+/// A [`ConsentStore`] in Redis, shared by every `kycvs-server` instance that uses the same
+/// Redis and prefix. Keys: `{prefix}consent:{consent id}` (the consent's stored form, with a
+/// TTL to its expiry) and `{prefix}rate:{hex MAC of the mobile number}` (a sorted set of
+/// begin times with a TTL of one window). `update` is a `WATCH`/`MULTI`/`EXEC` transaction,
+/// retried when another instance changed the consent meanwhile, so of several concurrent
+/// completes exactly one sees the consent. Every failure is `consent_store_unavailable`;
+/// Redis' own memory limit (`maxmemory` with `noeviction`) bounds it.
+pub struct RedisConsentStore {
+    pool: Pool,
+    prefix: String,
+    rate: redis::Script,
+}
+
+fn unavailable(_: redis::RedisError) -> Error {
+    Error::new(
+        ErrorCode::ConsentStoreUnavailable,
+        "the Redis consent store did not answer",
+    )
+}
+
+impl RedisConsentStore {
+    /// A store over `config`; connects on first use. Error: `invalid_argument` for a bad URL
+    /// or limits.
+    pub fn new(config: &RedisConfig) -> Result<RedisConsentStore> {
+        Ok(RedisConsentStore {
+            pool: Pool::new(config).map_err(|e| Error::new(ErrorCode::InvalidArgument, e))?,
+            prefix: config.prefix.clone(),
+            rate: redis::Script::new(RATE_SCRIPT),
+        })
+    }
+
+    /// Checks that Redis answers. Error: `consent_store_unavailable`.
+    pub fn ping(&self) -> Result<()> {
+        self.pool
+            .with(|con| redis::cmd("PING").query::<String>(con))
+            .map(|_| ())
+            .map_err(unavailable)
+    }
+
+    /// Stores `value` under `{prefix}{name}` for `ttl` seconds (at least 1). Error:
+    /// `consent_store_unavailable`.
+    pub fn insert_value(&self, name: &str, value: &[u8], ttl: u64) -> Result<()> {
+        let key = format!("{}{name}", self.prefix);
+        self.pool
+            .with(|con| {
+                redis::cmd("SET")
+                    .arg(&key)
+                    .arg(value)
+                    .arg("EX")
+                    .arg(ttl.max(1))
+                    .query::<()>(con)
+            })
+            .map_err(unavailable)
+    }
+
+    /// Runs `f` on the value under `{prefix}{name}` atomically: `f` answers the new value
+    /// (kept with its TTL) or `None` to delete it; retried from a fresh read when another
+    /// client changed the key meanwhile. `Ok(false)` (without calling `f`) when there is no
+    /// such key. Error: `consent_store_unavailable`, also after too many conflicts.
+    pub fn update_value(
+        &self,
+        name: &str,
+        f: &mut dyn FnMut(&[u8]) -> Result<NewValue>,
+    ) -> Result<bool> {
+        let key = format!("{}{name}", self.prefix);
+        for _ in 0..MAX_TRIES {
+            let step: std::result::Result<Option<bool>, Error> = self
+                .pool
+                .with(|con| {
+                    redis::cmd("WATCH").arg(&key).query::<()>(con)?;
+                    let value: Option<Vec<u8>> = redis::cmd("GET").arg(&key).query(con)?;
+                    let Some(value) = value.map(Zeroizing::new) else {
+                        redis::cmd("UNWATCH").query::<()>(con)?;
+                        return Ok(Ok(Some(false)));
+                    };
+                    let new = match f(&value) {
+                        Ok(new) => new,
+                        Err(e) => {
+                            redis::cmd("UNWATCH").query::<()>(con)?;
+                            return Ok(Err(e));
+                        }
+                    };
+                    let mut pipe = redis::pipe();
+                    pipe.atomic();
+                    match &new {
+                        Some(bytes) => pipe
+                            .cmd("SET")
+                            .arg(&key)
+                            .arg(bytes.as_slice())
+                            .arg("KEEPTTL")
+                            .ignore(),
+                        None => pipe.cmd("DEL").arg(&key).ignore(),
+                    };
+                    // EXEC answers nil when the watched key changed: try again.
+                    let done: Option<()> = pipe.query(con)?;
+                    Ok(Ok(done.map(|()| true)))
+                })
+                .map_err(unavailable)?;
+            match step? {
+                Some(found) => return Ok(found),
+                None => continue,
+            }
+        }
+        Err(Error::new(
+            ErrorCode::ConsentStoreUnavailable,
+            "the consent changed under every try; giving up",
+        ))
+    }
+}
+
+impl fmt::Debug for RedisConsentStore {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("RedisConsentStore")
+            .field("prefix", &self.prefix)
+            .finish_non_exhaustive()
+    }
+}
+
+impl ConsentStore for RedisConsentStore {
+    fn insert(&self, id: &str, consent: PendingConsent, now: u64) -> Result<()> {
+        let ttl = consent.expires_at().saturating_sub(now);
+        self.insert_value(&format!("consent:{id}"), consent.to_json().as_bytes(), ttl)
+    }
+
+    fn update(
+        &self,
+        id: &str,
+        f: &mut dyn FnMut(&mut PendingConsent) -> StoreAction,
+    ) -> Result<bool> {
+        self.update_value(&format!("consent:{id}"), &mut |bytes| {
+            let mut consent = PendingConsent::from_json(bytes)?;
+            Ok(match f(&mut consent) {
+                StoreAction::Keep => Some(consent.to_json().as_bytes().to_vec()),
+                StoreAction::Remove => None,
+            })
+        })
+    }
+
+    fn count_begin(&self, key: &[u8; 32], now: u64, window: u64, limit: u32) -> Result<()> {
+        let mut member = [0u8; 12];
+        getrandom::fill(&mut member)
+            .map_err(|_| Error::new(ErrorCode::RandomSource, "the OS random source failed"))?;
+        let counted: i64 = self
+            .pool
+            .with(|con| {
+                self.rate
+                    .key(format!("{}rate:{}", self.prefix, hex::encode(key)))
+                    .arg(now)
+                    .arg(window)
+                    .arg(limit)
+                    .arg(format!("{now}:{}", hex::encode(member)))
+                    .invoke(con)
+            })
+            .map_err(unavailable)?;
+        if counted == 1 {
+            Ok(())
+        } else {
+            Err(Error::new(
+                ErrorCode::RateLimited,
+                "too many consents begun for this mobile number; try again later",
+            ))
+        }
+    }
+}
