@@ -27,10 +27,12 @@
 //! # session_ttl_s = 900              # how long a consent page session lives
 //!
 //! [store]
-//! kind = "sqlite"                    # or "memory" (tests; lost on restart)
+//! kind = "sqlite"                    # or "redis" (several instances), "memory" (tests)
 //! path = "state/consents.db"
 //! # capacity = 65536
 //! # synchronous = "full"             # or "normal"
+//! # with kind = "redis": url = "redis://127.0.0.1:6379" (or unix:///path), prefix = "kycvs:",
+//! #   timeout_ms = 500, pool_size = 16
 //!
 //! [sms]
 //! sender = "log"                     # "log" (path or stderr), "command", "webhook"
@@ -152,6 +154,8 @@ pub enum StoreConfig {
         /// The most pending consents held.
         capacity: usize,
     },
+    /// Redis, shared by several instances of the service.
+    Redis(kycvs_redis::RedisConfig),
     /// One SQLite database file in WAL mode.
     Sqlite {
         /// The database file.
@@ -300,6 +304,19 @@ struct RawStore {
     capacity: usize,
     #[serde(default = "default_synchronous")]
     synchronous: String,
+    url: Option<String>,
+    prefix: Option<String>,
+    #[serde(default = "default_redis_timeout_ms")]
+    timeout_ms: u64,
+    #[serde(default = "default_pool_size")]
+    pool_size: usize,
+}
+
+fn default_redis_timeout_ms() -> u64 {
+    500
+}
+fn default_pool_size() -> usize {
+    16
 }
 
 fn default_capacity() -> usize {
@@ -562,7 +579,52 @@ fn store_config(
                 synchronous_full,
             })
         }
-        _ => Err(bad("store.kind", "must be \"sqlite\" or \"memory\"")),
+        "redis" => {
+            if raw.path.is_some() {
+                return Err(bad("store.path", "a redis store has a url, not a path"));
+            }
+            let url = raw.url.ok_or_else(|| {
+                bad(
+                    "store.url",
+                    "a redis store needs a url (redis://… or unix://…)",
+                )
+            })?;
+            if !(url.starts_with("redis://")
+                || url.starts_with("rediss://")
+                || url.starts_with("unix://"))
+            {
+                return Err(bad(
+                    "store.url",
+                    "must start with redis://, rediss:// or unix://",
+                ));
+            }
+            let prefix = raw.prefix.unwrap_or_else(|| "kycvs:".into());
+            if prefix.is_empty()
+                || prefix.len() > 64
+                || !prefix.bytes().all(|b| b.is_ascii_graphic())
+            {
+                return Err(bad(
+                    "store.prefix",
+                    "must be 1 to 64 visible ASCII characters",
+                ));
+            }
+            if !(1..=60_000).contains(&raw.timeout_ms) {
+                return Err(bad("store.timeout_ms", "must be 1 to 60000"));
+            }
+            if !(1..=1_024).contains(&raw.pool_size) {
+                return Err(bad("store.pool_size", "must be 1 to 1024"));
+            }
+            Ok(StoreConfig::Redis(kycvs_redis::RedisConfig {
+                url,
+                prefix,
+                timeout: Duration::from_millis(raw.timeout_ms),
+                pool_size: raw.pool_size,
+            }))
+        }
+        _ => Err(bad(
+            "store.kind",
+            "must be \"sqlite\", \"redis\" or \"memory\"",
+        )),
     }
 }
 

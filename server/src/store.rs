@@ -20,6 +20,8 @@ pub enum Store {
     Memory(Arc<MemoryConsentStore>, Arc<MemorySessionStore>),
     /// One SQLite file.
     Sqlite(Arc<SqliteConsentStore>),
+    /// Redis, shared by several instances.
+    Redis(Arc<kycvs_redis::RedisConsentStore>),
 }
 
 impl Store {
@@ -42,6 +44,9 @@ impl Store {
                 *capacity,
                 *synchronous_full,
             )?)),
+            StoreConfig::Redis(config) => {
+                Store::Redis(Arc::new(kycvs_redis::RedisConsentStore::new(config)?))
+            }
         })
     }
 
@@ -50,6 +55,7 @@ impl Store {
         match self {
             Store::Memory(store, _) => store.clone(),
             Store::Sqlite(store) => store.clone(),
+            Store::Redis(store) => store.clone(),
         }
     }
 
@@ -58,6 +64,7 @@ impl Store {
         match self {
             Store::Memory(_, sessions) => sessions.clone(),
             Store::Sqlite(store) => store.clone(),
+            Store::Redis(store) => Arc::new(RedisSessions(store.clone())),
         }
     }
 
@@ -66,6 +73,7 @@ impl Store {
         match self {
             Store::Memory(..) => Ok(()),
             Store::Sqlite(store) => store.ping(),
+            Store::Redis(store) => store.ping(),
         }
     }
 
@@ -74,6 +82,7 @@ impl Store {
         match self {
             Store::Memory(..) => "memory",
             Store::Sqlite(_) => "sqlite",
+            Store::Redis(_) => "redis",
         }
     }
 }
@@ -399,6 +408,34 @@ impl SessionStore for SqliteConsentStore {
         }
         tx.commit().map_err(unavailable)?;
         Ok(true)
+    }
+}
+
+/// Sessions beside the consents in Redis: `{prefix}session:{id}`, with a TTL to the
+/// session's end, changed by the same optimistic transactions.
+struct RedisSessions(Arc<kycvs_redis::RedisConsentStore>);
+
+impl SessionStore for RedisSessions {
+    fn insert_session(&self, id: &str, session: &Session, now: u64) -> Result<()> {
+        self.0.insert_value(
+            &format!("session:{id}"),
+            session.to_json().as_bytes(),
+            session.expires_at.saturating_sub(now),
+        )
+    }
+
+    fn update_session(
+        &self,
+        id: &str,
+        f: &mut dyn FnMut(&mut Session) -> StoreAction,
+    ) -> Result<bool> {
+        self.0.update_value(&format!("session:{id}"), &mut |bytes| {
+            let mut session = Session::from_json(bytes)?;
+            Ok(match f(&mut session) {
+                StoreAction::Keep => Some(session.to_json().into_bytes()),
+                StoreAction::Remove => None,
+            })
+        })
     }
 }
 

@@ -49,6 +49,8 @@ impl Credentials {
 /// A test service: its directory, configuration, clients and process.
 pub struct Service {
     pub dir: tempfile::TempDir,
+    /// The service's directory (the first process's `dir` for a sibling).
+    pub home: PathBuf,
     pub config: PathBuf,
     pub clients: Vec<Credentials>,
     pub url: String,
@@ -117,6 +119,7 @@ impl Service {
         }
         let log = dir.path().join("server.log");
         let mut service = Service {
+            home: dir.path().to_path_buf(),
             dir,
             config,
             clients,
@@ -167,6 +170,24 @@ impl Service {
         self.child = Some(child);
     }
 
+    /// A second process of the same service: same configuration, keys and clients, its own
+    /// port and log.
+    pub fn sibling(&self) -> Service {
+        let dir = tempfile::tempdir().unwrap();
+        let mut sibling = Service {
+            home: self.home.clone(),
+            log: dir.path().join("server.log"),
+            dir,
+            config: self.config.clone(),
+            clients: self.clients.clone(),
+            url: String::new(),
+            child: None,
+            http: self.http.clone(),
+        };
+        sibling.spawn();
+        sibling
+    }
+
     /// Kills the process with SIGKILL (no shutdown of any kind).
     pub fn kill_hard(&mut self) {
         if let Some(mut child) = self.child.take() {
@@ -203,7 +224,7 @@ impl Service {
 
     /// The SMS log written by the `log` sender.
     pub fn sms_path(&self) -> PathBuf {
-        self.dir.path().join("state/sms.log")
+        self.home.join("state/sms.log")
     }
 
     /// Every SMS sent so far, as (to, text).
@@ -280,7 +301,7 @@ impl Service {
     }
 
     pub fn db_path(&self) -> PathBuf {
-        self.dir.path().join("state/consents.db")
+        self.home.join("state/consents.db")
     }
 }
 
