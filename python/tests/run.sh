@@ -48,4 +48,5 @@ export MYPY_CACHE_DIR="$root/target/mypy-cache"
 # The hand-written stubs must match the module, and the tests must type-check against them.
 "$py" -m mypy.stubtest kycvs
 "$py" -m mypy --strict .
+bash "$root/scripts/test-deps.sh"
 "$py" -m pytest -p no:cacheprovider -c "$root/python/pyproject.toml" --rootdir "$root/python" "$root/python/tests" "$@"

@@ -1,0 +1,116 @@
+"""kycvs.redis against a real redis-server: two verifier processes share one replay memory
+with Rust's key layout, and a Redis outage refuses tokens instead of accepting them."""
+
+from __future__ import annotations
+
+import pathlib
+import shutil
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+import redis
+
+import kycvs
+import kycvs.redis
+
+from conftest import AUDIENCE, NONCE, NOW, Pair
+
+ROOT = pathlib.Path(__file__).resolve().parents[2]
+
+
+class Server:
+    def __init__(self, directory: pathlib.Path) -> None:
+        self.dir = directory
+        self.socket = directory / "redis.sock"
+        self.process: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> None:
+        binary = shutil.which("redis-server")
+        assert binary, "redis-server is installed by scripts/test-deps.sh"
+        self.process = subprocess.Popen(
+            [binary, "--port", "0", "--unixsocket", str(self.socket), "--unixsocketperm", "700",
+             "--dir", str(self.dir), "--save", "", "--appendonly", "no"],
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        deadline = time.monotonic() + 20
+        while True:
+            try:
+                redis.Redis(unix_socket_path=str(self.socket)).ping()
+                return
+            except redis.exceptions.ConnectionError:
+                assert time.monotonic() < deadline, "redis-server did not start"
+                time.sleep(0.02)
+
+    def stop(self) -> None:
+        if self.process is not None:
+            self.process.kill()
+            self.process.wait()
+            self.process = None
+
+    def script_calls(self) -> int:
+        stats: Any = self.client().info("commandstats")
+        return sum(int(stats.get(name, {}).get("calls", 0))
+                   for name in ("cmdstat_evalsha", "cmdstat_eval"))
+
+    def client(self) -> redis.Redis:
+        return redis.Redis(unix_socket_path=str(self.socket), socket_timeout=0.5,
+                           socket_connect_timeout=0.5)
+
+
+@pytest.fixture
+def server(tmp_path: pathlib.Path) -> Iterator[Server]:
+    s = Server(tmp_path)
+    s.start()
+    yield s
+    s.stop()
+
+
+def test_the_script_is_the_same_as_rusts() -> None:
+    source = (ROOT / "redis" / "src" / "lib.rs").read_text()
+    rust = source.split('const REPLAY_SCRIPT: &str = r"', 1)[1].split('";', 1)[0]
+    assert rust == kycvs.redis.REPLAY_SCRIPT
+
+
+def test_two_verifier_processes_share_one_replay_memory(pair: Pair, server: Server) -> None:
+    token = pair.issue()
+    jwks = pair.trust.to_jwks()
+    # Another process (another booking server) verifies the token first.
+    code = f"""
+import sys, redis, kycvs, kycvs.redis
+trust = kycvs.TrustStore.from_jwks({jwks!r})
+store = kycvs.redis.RedisReplayStore(redis.Redis(unix_socket_path={str(server.socket)!r}))
+verifier = kycvs.Verifier(trust, audience={AUDIENCE!r}, replay_guard=store)
+print(int(verifier.verify({token!r}, {NONCE!r}, now={NOW + 1}).status))
+"""
+    other = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                           check=True, cwd=ROOT / "python" / "tests")
+    assert other.stdout.strip() == "2"
+    store = kycvs.redis.RedisReplayStore(server.client())
+    verifier = kycvs.Verifier(pair.trust, audience=AUDIENCE, replay_guard=store)
+    with pytest.raises(kycvs.ReplayedError):
+        verifier.verify(token, NONCE, now=NOW + 2)
+    jti = kycvs.inspect_unverified(token)["claims"]["jti"]
+    ttl: Any = server.client().ttl(f"kycvs:replay:{jti}")
+    assert 0 < int(ttl) <= 300 + 60
+
+
+def test_a_batch_is_one_script_and_an_outage_refuses(pair: Pair, server: Server) -> None:
+    store = kycvs.redis.RedisReplayStore(server.client())
+    verifier = kycvs.Verifier(pair.trust, audience=AUDIENCE, replay_guard=store)
+    tokens = [pair.issue() for _ in range(20)]
+    before = server.script_calls()
+    verdicts = verifier.verify_batch(tokens + tokens[:1], NONCE, now=NOW + 1)
+    # One round trip: EVALSHA (plus one EVAL when the script was not loaded yet).
+    assert server.script_calls() - before <= 2
+    assert all(isinstance(v, kycvs.VerifiedStatus) for v in verdicts[:20])
+    assert isinstance(verdicts[20], kycvs.ReplayedError)
+    server.stop()
+    started = time.monotonic()
+    with pytest.raises(kycvs.ReplayStoreUnavailableError):
+        verifier.verify(pair.issue(), NONCE, now=NOW + 2)
+    assert time.monotonic() - started < 3
+    server.start()
+    verifier.verify(pair.issue(), NONCE, now=NOW + 3)
