@@ -6,7 +6,7 @@ SHELL := /bin/bash
 PREFIX ?= /usr/local
 CARGO ?= cargo
 
-.PHONY: demo test test-rust test-vectors test-codegen codegen test-c test-python test-faketime test-examples test-fuzz lint header install bench clean
+.PHONY: demo test test-rust test-vectors test-codegen codegen test-c test-python test-faketime test-examples test-fuzz lint header install bench bench-service clean
 
 demo:
 	$(CARGO) run --release -q -p kycvs-cli -- demo
@@ -80,6 +80,11 @@ install:
 
 bench:
 	bash benches/run.sh
+
+# The service's load test alone (benches/load): figures on stdout, RESULTS.md untouched.
+# Arguments for kycvs-load in LOAD_ARGS, e.g. make bench-service LOAD_ARGS="--duration 60".
+bench-service:
+	bash benches/service.sh $(LOAD_ARGS)
 
 clean:
 	$(CARGO) clean

@@ -2,7 +2,8 @@
 ratio, with the targets of issue 5, the machine and the date. Run by benches/run.sh.
 
 Reads criterion's raw samples and estimates under TARGET/criterion, and the JSON files that
-benches/python/bench.py, benches/c/bench.c and the CLI memory check wrote to TARGET/bench-results.
+benches/python/bench.py, benches/c/bench.c, the CLI memory check and the service's load test
+(benches/load) wrote to TARGET/bench-results.
 
 Each Rust ratio is taken twice: from the fastest sample of each side (the verdict: on a shared
 machine other work only ever adds time, so the fastest sample is the one least disturbed, the
@@ -190,8 +191,54 @@ def main() -> None:
                   f"{cli['max_rss_kib'] / 1024:.1f} MiB (target <= 64 MiB: "
                   f"{'met' if cli['max_rss_kib'] <= 64 * 1024 else '**missed**'}), "
                   f"{cli['seconds']:.1f} s, {cli['lines']:,} verdict lines.", ""]
+    lines += service_section(load(results / "service.json"))
     out.write_text("\n".join(lines))
     print("\n".join(lines))
+
+
+def service_section(svc: dict[str, Any] | None) -> list[str]:
+    """The load test of kycvs-server (benches/load, `kycvs-load --json`)."""
+    if not svc:
+        return []
+
+    def met(ok: bool) -> str:
+        return "met" if ok else "**missed**"
+
+    errors = sum(svc["errors"].values())
+    bad = sum(svc["bad_tokens"].values())
+    hwm = svc["hwm_kib"] / 1024
+    lines = ["## Service (benches/load, `kycvs-load`)", "",
+             f"Complete consent flows (begin, the OTP from the `log` sender's file, complete) "
+             f"against the release kycvs-server on loopback: {svc['concurrency']} concurrent "
+             f"clients, {svc['duration_s']} s measured after {svc['warmup_s']} s of warm-up, "
+             f"SQLite store with synchronous = {svc['synchronous']}, a registry of "
+             f"{svc['people']:,} people; the load generator runs on the same cores. "
+             f"Load average {svc['loadavg_start']} at the start, {svc['loadavg_end']} "
+             f"at the end.", "",
+             "| figure | value | target | |", "|---|---:|---:|---|",
+             f"| flows/s | {svc['flows_per_s']:,.0f} | >= 1,000 | "
+             f"{met(svc['flows_per_s'] >= 1000)} |",
+             f"| flow latency p50 | {svc['flow_p50_ms']:.1f} ms | | |",
+             f"| flow latency p99 | {svc['flow_p99_ms']:.1f} ms | <= 50 ms | "
+             f"{met(svc['flow_p99_ms'] <= 50)} |",
+             f"| begin p50 / p99 | {svc['begin_p50_ms']:.1f} / {svc['begin_p99_ms']:.1f} ms"
+             " | | |",
+             f"| complete p50 / p99 | {svc['complete_p50_ms']:.1f} / "
+             f"{svc['complete_p99_ms']:.1f} ms | | |",
+             f"| errors (warm-up included) | {errors} | 0 | {met(errors == 0 and bad == 0)} |",
+             f"| server peak RSS (VmHWM) | {hwm:.1f} MiB | <= 100 MiB | {met(hwm <= 100)} |",
+             "",
+             f"{svc['flows']:,} flows measured; {svc['tokens']:,} tokens obtained, "
+             f"{svc['tokens'] - bad:,} verified with kycvs-core (audience, nonce, status). "
+             f"Server RSS {svc['rss_started_kib'] / 1024:.1f} MiB after start-up (registry "
+             f"loaded), {svc['rss_ended_kib'] / 1024:.1f} MiB at the end; server CPU "
+             f"{svc['server_cpu_pct']:.0f}% and load generator CPU "
+             f"{svc['generator_cpu_pct']:.0f}% of one core."]
+    for code, n in svc["errors"].items():
+        lines.append(f"- error `{code}`: {n}")
+    for code, n in svc["bad_tokens"].items():
+        lines.append(f"- token failed `{code}`: {n}")
+    return lines + [""]
 
 
 if __name__ == "__main__":

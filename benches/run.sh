@@ -4,7 +4,8 @@
 #   1. criterion (benches/benches/verify.rs): Rust beside raw ed25519-dalek and jsonwebtoken;
 #   2. benches/python: the Python binding beside PyJWT (cryptography) and PyNaCl;
 #   3. benches/c: the C API beside libsodium;
-#   4. the CLI's peak memory over 1,000,000 tokens on stdin.
+#   4. the CLI's peak memory over 1,000,000 tokens on stdin;
+#   5. the service under load (benches/service.sh: kycvs-load against the release kycvs-server).
 # Set RUSTFLAGS="-C target-cpu=native" for a build tuned to this CPU (README: "Performance").
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -32,6 +33,9 @@ RAYON_NUM_THREADS=1 bash benches/c/bench.sh "$results/c-1thread.json"
 
 step "cli: peak RSS over 1,000,000 tokens"
 bash benches/cli-memory.sh 1000000 "$results/cli.json"
+
+step "service: complete consent flows over loopback"
+bash benches/service.sh --json "$results/service.json"
 
 step "report"
 python3 benches/report.py "$target" benches/RESULTS.md
