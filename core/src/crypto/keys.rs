@@ -19,11 +19,11 @@ pub(crate) fn os_random(buf: &mut [u8]) -> Result<()> {
     getrandom::fill(buf).map_err(|e| err!(RandomSource, "OS random source failed: {e}"))
 }
 
-/// Test-only control of [`os_random`], compiled only with the `test-hooks` cargo feature,
-/// which no shipped crate enables (kycvs-core turns it on for its own tests through a
-/// dev-dependency on itself). It can only make a draw fail, never change the bytes a draw
-/// returns, and it acts on the calling thread alone, so tests running side by side do not
-/// see each other's failures.
+/// Test-only control of the OS random source (`os_random`), compiled only with the
+/// `test-hooks` cargo feature, which no shipped crate enables (kycvs-core turns it on for its
+/// own tests through a dev-dependency on itself). It can only make a draw fail, never change
+/// the bytes a draw returns, and it acts on the calling thread alone, so tests running side
+/// by side do not see each other's failures.
 #[cfg(feature = "test-hooks")]
 #[doc(hidden)]
 pub mod test_hooks {
