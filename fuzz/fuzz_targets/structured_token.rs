@@ -384,7 +384,8 @@ impl Value {
 
     /// Whether the strict reader accepts this value as a member of an object at level 1.
     fn json_ok(&self) -> bool {
-        1 + self.depth() <= MAX_DEPTH
+        // The member's object is one level more: 1 + depth <= MAX_DEPTH.
+        self.depth() < MAX_DEPTH
             && match self {
                 Value::Scalar(s) => s.json_ok(),
                 Value::Array(items) => items.iter().all(Scalar::json_ok),
