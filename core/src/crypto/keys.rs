@@ -19,11 +19,11 @@ pub(crate) fn os_random(buf: &mut [u8]) -> Result<()> {
     getrandom::fill(buf).map_err(|e| err!(RandomSource, "OS random source failed: {e}"))
 }
 
-/// Test-only control of [`os_random`], compiled only with the `test-hooks` cargo feature,
-/// which no shipped crate enables (kycvs-core turns it on for its own tests through a
-/// dev-dependency on itself). It can only make a draw fail, never change the bytes a draw
-/// returns, and it acts on the calling thread alone, so tests running side by side do not
-/// see each other's failures.
+/// Test-only control of the OS random source (`os_random`), compiled only with the
+/// `test-hooks` cargo feature, which no shipped crate enables (kycvs-core turns it on for its
+/// own tests through a dev-dependency on itself). It can only make a draw fail, never change
+/// the bytes a draw returns, and it acts on the calling thread alone, so tests running side
+/// by side do not see each other's failures.
 #[cfg(feature = "test-hooks")]
 #[doc(hidden)]
 pub mod test_hooks {
@@ -47,6 +47,24 @@ pub mod test_hooks {
 
     /// While the returned guard lives, the calling thread's draws from the OS random source
     /// fail (`random_source`) after `successes` more successful ones.
+    ///
+    /// It reaches every draw kycvs-core makes **on this thread**, and nothing else:
+    /// [`SigningKey::generate`](crate::SigningKey::generate),
+    /// [`PseudonymKey::generate`](crate::PseudonymKey::generate), the `jti` of
+    /// [`Issuer::issue`](crate::Issuer::issue), the OTP and consent id of
+    /// [`ConsentStarter::begin`](crate::ConsentStarter::begin) (and so of
+    /// [`IssuanceService::begin`](crate::IssuanceService::begin)), the OTP key an
+    /// [`IssuanceBuilder`](crate::IssuanceBuilder) draws when none was given, the temporary
+    /// file name of a [`FileConsentStore`](crate::FileConsentStore) write
+    /// (`consent_store_unavailable`), and the coefficients of
+    /// [`Verifier::verify_batch`](crate::Verifier::verify_batch) (which then falls back to
+    /// single verification) when the batch runs on this thread: fewer than 128 items, a
+    /// one-thread rayon pool, or the `parallel` feature off. It does not reach the chunks of
+    /// a parallel batch (they draw on rayon's pool threads; make the guard inside
+    /// `ThreadPool::install` on a one-thread pool to cover them), other threads, the `kycvs`
+    /// CLI's own draws (its consent keys and temporary files call `getrandom` directly), or
+    /// the C library and the Python module, which are built without the `test-hooks` feature:
+    /// it is a switch for Rust tests only.
     #[must_use = "the random source works again when the guard is dropped"]
     pub fn fail_os_random_after(successes: u32) -> FailingRandom {
         SUCCESSES_LEFT.with(|left| left.set(Some(successes)));

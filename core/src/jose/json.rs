@@ -18,7 +18,8 @@ pub(crate) enum Json {
 
 impl Json {
     /// Parses `bytes` as one strict JSON document (UTF-8, no BOM, no trailing data, nesting at
-    /// most serde_json's limit of 128, no duplicate member names).
+    /// most 127 levels: serde_json's recursion limit of 128 refuses the 128th; no duplicate
+    /// member names).
     pub(crate) fn parse(bytes: &[u8]) -> Result<Json, String> {
         let mut de = serde_json::Deserializer::from_slice(bytes);
         let value = Json::deserialize(&mut de).map_err(|e| e.to_string())?;
