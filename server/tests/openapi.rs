@@ -724,3 +724,47 @@ fn the_real_service_answers_only_what_the_document_says() {
     );
     assert!(unexercised.is_subset(&documented));
 }
+
+/// docs/SPEC.md §12.4's table, `| status | `code`, … |`, gives every code exactly once, with
+/// the status the service answers it with.
+#[test]
+fn the_specification_table_gives_each_code_its_status() {
+    let spec =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../docs/SPEC.md")).unwrap();
+    let section = spec
+        .split("\n### 12.4 ")
+        .nth(1)
+        .and_then(|s| s.split("\n### ").next())
+        .expect("docs/SPEC.md has a section 12.4");
+    let mut listed = Vec::new();
+    for row in section.lines().filter(|l| l.starts_with("| ")) {
+        let cells: Vec<&str> = row.split('|').map(str::trim).collect();
+        let Ok(status) = cells[1].parse::<u16>() else {
+            continue;
+        };
+        let names = cells[2].split('`').skip(1).step_by(2);
+        for name in names {
+            let code = Code::all()
+                .find(|c| c.as_str() == name)
+                .unwrap_or_else(|| panic!("SPEC §12.4 names no code {name}"));
+            assert_eq!(
+                code.status().as_u16(),
+                status,
+                "SPEC §12.4 puts {name} under {status}; the service answers it with {}",
+                code.status()
+            );
+            listed.push(name.to_owned());
+        }
+    }
+    let mut sorted = listed.clone();
+    sorted.sort();
+    sorted.dedup();
+    assert_eq!(
+        sorted.len(),
+        listed.len(),
+        "a code is listed twice: {listed:?}"
+    );
+    let mut all: Vec<String> = Code::all().map(|c| c.as_str().to_owned()).collect();
+    all.sort();
+    assert_eq!(sorted, all, "SPEC §12.4 does not list every code once");
+}
