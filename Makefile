@@ -6,7 +6,7 @@ SHELL := /bin/bash
 PREFIX ?= /usr/local
 CARGO ?= cargo
 
-.PHONY: demo serve test test-rust test-vectors test-codegen codegen test-c test-python test-faketime test-examples test-fuzz lint header install bench clean
+.PHONY: demo serve test test-rust test-vectors test-codegen codegen test-c test-python test-service test-faketime test-examples test-fuzz lint header install bench clean
 
 demo:
 	$(CARGO) run --release -q -p kycvs-cli -- demo
@@ -36,7 +36,7 @@ serve:
 	echo
 	exec target/release/kycvs-server run --config $(SERVE_DIR)/kycvs-server.toml
 
-test: lint test-rust test-vectors test-codegen test-c test-python test-faketime test-examples test-fuzz
+test: lint test-rust test-vectors test-codegen test-c test-python test-service test-faketime test-examples test-fuzz
 	@echo "make test: all suites passed"
 
 # The libraries and the CLI are offline: no dependency of kycvs-core, the C library, the Python module or the CLI
@@ -66,6 +66,11 @@ test-c:
 
 test-python:
 	bash python/tests/run.sh
+
+# The README's "Run the service" walk-through against a real kycvs-server on a free loopback
+# port; its token must verify with the CLI, the C library and the Python wheel.
+test-service:
+	bash scripts/service-walkthrough.sh
 
 # The Rust, C and Python suites again with the clock ten years ahead (libfaketime), reusing
 # what test-rust, test-c and test-python built: no test may compare a fixed time with the clock.
