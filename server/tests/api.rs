@@ -181,6 +181,12 @@ fn malformed_and_oversized_requests_are_refused_with_their_codes() {
             !answer.text.contains("9556719886"),
             "an error quotes the body"
         );
+        if status == 413 {
+            assert_eq!(
+                answer.headers["connection"], "close",
+                "the body was not read"
+            );
+        }
     }
     let missing = s.get("/v1/nothing");
     assert_eq!((missing.status, missing.code()), (404, "not_found"));
