@@ -7,14 +7,14 @@ use crate::auth::Client;
 use crate::error::{AnsweredCode, ApiError, Code, ServiceCode};
 use crate::page;
 use crate::sms::Sms;
-use axum::extract::rejection::JsonRejection;
+use axum::extract::rejection::{JsonRejection, PathRejection};
 use axum::extract::{ConnectInfo, DefaultBodyLimit, MatchedPath, Path, Request, State};
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
-use kycvs_core::{ConsentRequest, Mobile, unix_now};
+use kycvs_core::{ConsentRequest, ErrorCode, Mobile, unix_now};
 use serde::Deserialize;
 use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
@@ -366,11 +366,23 @@ async fn begin(
 async fn complete(
     State(state): State<Arc<AppState>>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
-    Path(consent_id): Path<String>,
+    consent_id: Result<Path<String>, PathRejection>,
     headers: HeaderMap,
     body: Result<Json<CompleteBody>, JsonRejection>,
 ) -> Result<Response, ApiError> {
     let client = admit(&state, peer, &headers)?;
+    // An id that is not text after percent-decoding was never issued: the answer is the
+    // core's for an unknown id, never the extractor's own (plain-text) rejection.
+    let Ok(Path(consent_id)) = consent_id else {
+        state
+            .metrics
+            .outcome("complete", ErrorCode::ConsentNotFound.as_str());
+        return Err(kycvs_core::Error::new(
+            ErrorCode::ConsentNotFound,
+            "no pending consent has this id",
+        )
+        .into());
+    };
     let Json(body) =
         body.or_else(|r| malformed(r, "the body must be a JSON object with the string otp"))?;
     let audience = client.id.clone();

@@ -207,6 +207,13 @@ impl IntoResponse for ApiError {
                 HeaderValue::from_static("Basic realm=\"kycvs\""),
             );
         }
+        if status == StatusCode::PAYLOAD_TOO_LARGE {
+            // The rest of the body is never read, so the connection cannot carry another
+            // request: say so, or a client reuses it and its next request fails.
+            response
+                .headers_mut()
+                .insert(header::CONNECTION, HeaderValue::from_static("close"));
+        }
         response.extensions_mut().insert(AnsweredCode(self.code));
         response
     }

@@ -181,6 +181,12 @@ fn malformed_and_oversized_requests_are_refused_with_their_codes() {
             !answer.text.contains("9556719886"),
             "an error quotes the body"
         );
+        if status == 413 {
+            assert_eq!(
+                answer.headers["connection"], "close",
+                "the body was not read"
+            );
+        }
     }
     let missing = s.get("/v1/nothing");
     assert_eq!((missing.status, missing.code()), (404, "not_found"));
@@ -342,4 +348,31 @@ fn sigterm_stops_the_server_cleanly() {
     let status = s.terminate();
     assert!(status.success(), "{status:?}");
     assert!(s.log_text().contains("shutting down"));
+}
+
+#[test]
+fn a_consent_id_that_is_not_text_is_an_unknown_consent() {
+    let s = Service::start(&[]);
+    // %FF decodes to a byte that is not UTF-8: the path parameter cannot be read as text.
+    for id in ["%FF%FE", "%C3%28"] {
+        let path = format!("/v1/consents/{id}/complete");
+        let answer = s.post(
+            &path,
+            Some(s.client(0)),
+            &serde_json::json!({"otp": "123456"}),
+        );
+        assert_eq!(
+            (answer.status, answer.code()),
+            (404, "consent_not_found"),
+            "{}",
+            answer.text
+        );
+        let unknown = s.complete(0, "AAAAAAAAAAAAAAAAAAAAAA", "123456");
+        assert_eq!(
+            answer.text, unknown.text,
+            "the same answer as an unknown id"
+        );
+        let anonymous = s.post(&path, None, &serde_json::json!({"otp": "123456"}));
+        assert_eq!((anonymous.status, anonymous.code()), (401, "unauthorized"));
+    }
 }
