@@ -6,12 +6,12 @@ SHELL := /bin/bash
 PREFIX ?= /usr/local
 CARGO ?= cargo
 
-.PHONY: demo test test-rust test-vectors test-codegen codegen test-c test-python test-faketime test-examples test-fuzz lint header install bench clean
+.PHONY: demo test test-rust test-vectors test-codegen codegen test-c test-python test-browser test-faketime test-examples test-fuzz lint header install bench clean
 
 demo:
 	$(CARGO) run --release -q -p kycvs-cli -- demo
 
-test: lint test-rust test-vectors test-codegen test-c test-python test-faketime test-examples test-fuzz
+test: lint test-rust test-vectors test-codegen test-c test-python test-browser test-faketime test-examples test-fuzz
 	@echo "make test: all suites passed"
 
 # The libraries and the CLI are offline: no dependency of kycvs-core, the C library, the Python module or the CLI
@@ -41,6 +41,11 @@ test-c:
 
 test-python:
 	bash python/tests/run.sh
+
+# The sample booking site and the consent page end to end in headless Chromium; screenshots
+# in target/screenshots/.
+test-browser:
+	bash examples/booking/tests/run.sh
 
 # The Rust, C and Python suites again with the clock ten years ahead (libfaketime), reusing
 # what test-rust, test-c and test-python built: no test may compare a fixed time with the clock.
