@@ -6,7 +6,7 @@ SHELL := /bin/bash
 PREFIX ?= /usr/local
 CARGO ?= cargo
 
-.PHONY: demo test test-rust test-vectors test-codegen codegen test-c test-python test-browser test-faketime test-examples test-fuzz lint header install bench clean
+.PHONY: demo test test-rust test-vectors test-codegen codegen test-c test-python test-browser test-faketime test-examples test-fuzz lint header serve install bench clean
 
 demo:
 	$(CARGO) run --release -q -p kycvs-cli -- demo
@@ -76,6 +76,10 @@ codegen:
 # Regenerate include/kycvs.h with the pinned cbindgen.
 header:
 	bash ffi/header.sh write
+
+# The issuer and the sample booking site on 127.0.0.1 (:8080, :8000); Ctrl-C stops both.
+serve:
+	bash scripts/serve.sh
 
 install:
 	bash ffi/install.sh "$(PREFIX)"
