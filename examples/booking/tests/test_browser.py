@@ -115,7 +115,7 @@ def test_full_flow(browser: WebDriver, world: World, shots: Shots) -> None:
         capture_output=True,
         text=True,
     )
-    assert c.returncode == 1 and "NONCE_MISMATCH" in c.stdout, c.stdout
+    assert c.returncode == 1 and "verify nonce_mismatch" in c.stdout, c.stdout
 
     # The token was collected once: the issuer does not hand it out a second time.
     session = browser.find_element(By.ID, "booking").get_attribute("data-session")
