@@ -6,37 +6,21 @@ SHELL := /bin/bash
 PREFIX ?= /usr/local
 CARGO ?= cargo
 
-.PHONY: demo serve test test-rust test-vectors test-codegen codegen test-c test-python test-service test-faketime test-examples test-fuzz lint header install bench bench-service clean
+.PHONY: demo serve test test-rust test-vectors test-codegen codegen test-c test-python test-service test-browser test-faketime test-examples test-fuzz lint header install bench bench-service clean
 
 demo:
 	$(CARGO) run --release -q -p kycvs-cli -- demo
 
-# The issuer's service on 127.0.0.1:$(PORT) (README "Run the service"): new keys in a fresh
-# target/serve, the built-in sample registry, the `log` SMS sender (OTPs appear in
-# target/serve/state/sms.log) and one sample client, whose secret is printed once. Runs in
-# the foreground until Ctrl-C.
+# The issuer's service and the sample booking site on 127.0.0.1 (README "Run the service" and
+# "Embedding the consent page"): new keys in a fresh target/serve, the built-in sample
+# registry, the `log` SMS sender (OTPs appear in target/serve/state/sms.log) and the booking
+# site as the one client, whose secret is printed once. Runs until Ctrl-C.
 PORT ?= 8080
-SERVE_DIR := target/serve
+BOOKING_PORT ?= 8000
 serve:
-	$(CARGO) build --release -q -p kycvs-server -p kycvs-cli
-	rm -rf $(SERVE_DIR)
-	target/release/kycvs-server init --dir $(SERVE_DIR) --listen 127.0.0.1:$(PORT) > /dev/null
-	@added=$$(target/release/kycvs-server client add --config $(SERVE_DIR)/kycvs-server.toml \
-		--id irctc.example --name "IRCTC (sample)" --origin http://127.0.0.1:8000); \
-	secret=$$(sed -n 's/^client_secret: //p' <<< "$$added"); \
-	echo; \
-	echo "  URL         http://127.0.0.1:$(PORT)"; \
-	echo "  client id   irctc.example"; \
-	echo "  secret      $$secret   (shown only now; the configuration keeps its SHA-256)"; \
-	echo "  OTPs        $(SERVE_DIR)/state/sms.log (the log SMS sender, for development)"; \
-	echo "  config      $(SERVE_DIR)/kycvs-server.toml"; \
-	echo; \
-	echo "  In another shell, for the README walk-through:"; \
-	echo "    URL=http://127.0.0.1:$(PORT) CLIENT=irctc.example SECRET=$$secret SMS_LOG=$(SERVE_DIR)/state/sms.log"; \
-	echo
-	exec target/release/kycvs-server run --config $(SERVE_DIR)/kycvs-server.toml
+	KYCVS_PORT=$(PORT) BOOKING_PORT=$(BOOKING_PORT) bash scripts/serve.sh
 
-test: lint test-rust test-vectors test-codegen test-c test-python test-service test-faketime test-examples test-fuzz
+test: lint test-rust test-vectors test-codegen test-c test-python test-service test-browser test-faketime test-examples test-fuzz
 	@echo "make test: all suites passed"
 
 # The libraries and the CLI are offline: no dependency of kycvs-core, the C library, the Python module or the CLI
@@ -73,6 +57,10 @@ test-python:
 # port; its token must verify with the CLI, the C library and the Python wheel.
 test-service:
 	bash scripts/service-walkthrough.sh
+# The sample booking site and the consent page end to end in headless Chromium; screenshots
+# in target/screenshots/.
+test-browser:
+	bash examples/booking/tests/run.sh
 
 # The Rust, C and Python suites again with the clock ten years ahead (libfaketime), reusing
 # what test-rust, test-c and test-python built: no test may compare a fixed time with the clock.
@@ -104,6 +92,10 @@ codegen:
 # Regenerate include/kycvs.h with the pinned cbindgen.
 header:
 	bash ffi/header.sh write
+
+# The issuer and the sample booking site on 127.0.0.1 (:8080, :8000); Ctrl-C stops both.
+serve:
+	bash scripts/serve.sh
 
 install:
 	bash ffi/install.sh "$(PREFIX)"

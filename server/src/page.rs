@@ -464,7 +464,8 @@ pub(crate) async fn create_session(
 enum Found {
     None,
     Expired(String),
-    Wrong(String),
+    /// The session refused the step: its origin and the language it was opened in.
+    Wrong(String, Option<Lang>),
     Ok(Session),
 }
 
@@ -489,7 +490,7 @@ async fn with_session(
                     action
                 }
                 Err(()) => {
-                    found = Found::Wrong(session.origin.clone());
+                    found = Found::Wrong(session.origin.clone(), session.lang);
                     StoreAction::Keep
                 }
             }
@@ -532,12 +533,11 @@ pub(crate) async fn page(
             let body = render_page(&id, &session, &name, lang);
             html_response(StatusCode::OK, body, &session.origin)
         }
-        Ok(Found::Wrong(origin)) => message_page(
-            browser,
-            StatusCode::CONFLICT,
-            text(browser).session_used,
-            &origin,
-        ),
+        Ok(Found::Wrong(origin, lang)) => {
+            // A replayed page speaks the language the session chose, as the page did.
+            let lang = lang.unwrap_or(browser);
+            message_page(lang, StatusCode::CONFLICT, text(lang).session_used, &origin)
+        }
         Ok(Found::Expired(origin)) => message_page(
             browser,
             StatusCode::GONE,
@@ -587,7 +587,7 @@ fn session_error(found: Found) -> ApiError {
         Found::Expired(_) => {
             ApiError::service(ServiceCode::SessionExpired, "the session has ended")
         }
-        Found::Wrong(_) | Found::Ok(_) => ApiError::service(
+        Found::Wrong(..) | Found::Ok(_) => ApiError::service(
             ServiceCode::SessionUsed,
             "the session cannot take this step now",
         ),

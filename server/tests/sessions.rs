@@ -151,6 +151,28 @@ fn the_page_is_served_once_and_unknown_sessions_cannot_be_framed() {
 }
 
 #[test]
+fn a_replayed_page_speaks_the_language_the_session_chose() {
+    let s = Service::start(&[]);
+    let sid = open_session(&s, 0, "PNR-HI", Some("hi")).json["session_id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert_eq!(get_page(&s, &sid, "en").status, 200);
+    let replay = get_page(&s, &sid, "en");
+    assert_eq!(replay.status, 409);
+    assert!(
+        replay.text.contains("<html lang=\"hi\">"),
+        "{}",
+        replay.text
+    );
+    assert!(
+        replay.text.contains("इस पेज का उपयोग हो चुका है"),
+        "{}",
+        replay.text
+    );
+}
+
+#[test]
 fn sessions_are_only_for_registered_origins_and_valid_nonces() {
     let s = Service::start(&[]);
     let body = |origin: &str, nonce: &str| serde_json::json!({"nonce": nonce, "origin": origin});
