@@ -19,7 +19,31 @@ const DOCUMENT: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../docs/openapi.yam
 
 /// Statuses the document names that no test run can provoke on a healthy loopback service:
 /// a failing random source or SQLite file, a panic, a timeout of a route that does no I/O.
+/// The routes that take client credentials.
+const CLIENT_ROUTES: [(&str, &str); 4] = [
+    ("POST", "/v1/consents"),
+    ("POST", "/v1/consents/{consent_id}/complete"),
+    ("POST", "/v1/sessions"),
+    ("GET", "/v1/sessions/{session_id}/token"),
+];
+
 const UNEXERCISED: &[(&str, &str, u16)] = &[
+    ("POST", "/v1/sessions", 429),
+    ("POST", "/v1/sessions", 500),
+    ("POST", "/v1/sessions", 503),
+    ("GET", "/consent/{session_id}", 500),
+    ("GET", "/consent/{session_id}", 503),
+    ("POST", "/v1/sessions/{session_id}/code", 500),
+    ("POST", "/v1/sessions/{session_id}/code", 502),
+    ("POST", "/v1/sessions/{session_id}/code", 503),
+    ("POST", "/v1/sessions/{session_id}/verify", 500),
+    ("POST", "/v1/sessions/{session_id}/verify", 503),
+    ("POST", "/v1/sessions/{session_id}/verify", 429),
+    ("GET", "/v1/sessions/{session_id}/token", 429),
+    ("GET", "/v1/sessions/{session_id}/token", 500),
+    ("GET", "/v1/sessions/{session_id}/token", 503),
+    ("GET", "/static/consent.js", 503),
+    ("GET", "/static/consent.css", 503),
     ("POST", "/v1/consents", 500),
     ("POST", "/v1/consents/{consent_id}/complete", 500),
     ("POST", "/v1/consents/{consent_id}/complete", 503),
@@ -133,7 +157,12 @@ fn the_document_names_every_route_and_code_with_the_status_the_service_answers()
         );
         for (status, response) in responses {
             let status: u16 = status.parse().unwrap();
-            if status < 400 {
+            // The consent page's refusals are pages for people, not error objects.
+            let html_page = resolve(&doc, response)["content"]
+                .get("application/json")
+                .is_none()
+                && path == "/consent/{session_id}";
+            if status < 400 || html_page {
                 continue;
             }
             let listed = listed_codes(&doc, response);
@@ -150,8 +179,10 @@ fn the_document_names_every_route_and_code_with_the_status_the_service_answers()
                 );
             }
         }
-        // The consent routes take client credentials (and say 401); the others take none.
-        let authenticated = path.starts_with("/v1/");
+        // The client routes take client credentials (and say 401); the page's own calls and
+        // the public documents take none.
+        let authenticated =
+            CLIENT_ROUTES.contains(&(method.to_ascii_uppercase().as_str(), path.as_str()));
         let security = operation["security"].as_array().unwrap();
         assert_eq!(
             security.as_slice() == [json!({"clientBasic": []})],
@@ -694,6 +725,8 @@ fn the_real_service_answers_only_what_the_document_says() {
     expect(&slow, 503, "timeout");
     drop(s);
 
+    sessions(&c);
+
     // Every documented status was seen, but for those no test can provoke.
     let doc = &c.doc;
     let documented: BTreeSet<(String, String, u16)> = operations(doc)
@@ -767,4 +800,334 @@ fn the_specification_table_gives_each_code_its_status() {
     let mut all: Vec<String> = Code::all().map(|c| c.as_str().to_owned()).collect();
     all.sort();
     assert_eq!(sorted, all, "SPEC §12.4 does not list every code once");
+}
+
+/// The consent page's routes, driven down their reachable paths.
+fn sessions(c: &Checker) {
+    const SESSIONS: &str = "/v1/sessions";
+    const PAGE: &str = "/consent/{session_id}";
+    const CODE: &str = "/v1/sessions/{session_id}/code";
+    const VERIFY: &str = "/v1/sessions/{session_id}/verify";
+    const TOKEN: &str = "/v1/sessions/{session_id}/token";
+    let s = Service::start(&[(
+        "[store]",
+        "[consent]\nmax_attempts = 2\nrate_limit = 3\nsession_ttl_s = 2\n\n[store]",
+    )]);
+    let me = Some(s.client(0));
+    let origin = "http://127.0.0.1:8000";
+    let open = |nonce: &str| -> String {
+        let answer = c.call(
+            &s,
+            me,
+            "POST",
+            SESSIONS,
+            SESSIONS,
+            Body::Json(json!({"nonce": nonce, "origin": origin})),
+        );
+        expect(&answer, 201, "");
+        answer.json["session_id"].as_str().unwrap().to_owned()
+    };
+    let at = |id: &str, step: &str| format!("/v1/sessions/{id}/{step}");
+    let page = |id: &str| format!("/consent/{id}");
+    // Opening sessions: refusals.
+    expect(
+        &c.call(
+            &s,
+            None,
+            "POST",
+            SESSIONS,
+            SESSIONS,
+            Body::Json(json!({"nonce": "n", "origin": origin})),
+        ),
+        401,
+        "unauthorized",
+    );
+    expect(
+        &c.call(
+            &s,
+            me,
+            "POST",
+            SESSIONS,
+            SESSIONS,
+            Body::Json(json!({"nonce": "n", "origin": "https://evil.example"})),
+        ),
+        403,
+        "origin_not_allowed",
+    );
+    expect(
+        &c.call(
+            &s,
+            me,
+            "POST",
+            SESSIONS,
+            SESSIONS,
+            Body::Json(json!({"nonce": "", "origin": origin})),
+        ),
+        400,
+        "invalid_argument",
+    );
+    expect(
+        &c.call(
+            &s,
+            me,
+            "POST",
+            SESSIONS,
+            SESSIONS,
+            Body::Json(json!({"nonce": "n"})),
+        ),
+        400,
+        "malformed_request",
+    );
+    expect(
+        &c.call(
+            &s,
+            me,
+            "POST",
+            SESSIONS,
+            SESSIONS,
+            Body::Raw(b"{}".to_vec(), "text/plain"),
+        ),
+        415,
+        "unsupported_media_type",
+    );
+    expect(
+        &c.call(
+            &s,
+            me,
+            "POST",
+            SESSIONS,
+            SESSIONS,
+            Body::Raw(vec![b' '; 8192], "application/json"),
+        ),
+        413,
+        "payload_too_large",
+    );
+    // One session through the page, with every refusal on the way.
+    let id = open("PNR-1");
+    expect(
+        &c.call(&s, me, "GET", TOKEN, &at(&id, "token"), Body::None),
+        409,
+        "consent_pending",
+    );
+    expect(
+        &c.call(&s, None, "GET", TOKEN, &at(&id, "token"), Body::None),
+        401,
+        "unauthorized",
+    );
+    expect(
+        &c.call(
+            &s,
+            Some(s.client(1)),
+            "GET",
+            TOKEN,
+            &at(&id, "token"),
+            Body::None,
+        ),
+        404,
+        "session_not_found",
+    );
+    let code = |id: &str, mobile: &str, name: &str| {
+        c.call(
+            &s,
+            None,
+            "POST",
+            CODE,
+            &at(id, "code"),
+            Body::Json(json!({"mobile": mobile, "name": name})),
+        )
+    };
+    expect(&code(&id, FULL.mobile, FULL.name), 409, "session_used");
+    assert_eq!(
+        c.call(&s, None, "GET", PAGE, &page(&id), Body::None).status,
+        200
+    );
+    assert_eq!(
+        c.call(&s, None, "GET", PAGE, &page(&id), Body::None).status,
+        409
+    );
+    assert_eq!(
+        c.call(
+            &s,
+            None,
+            "GET",
+            PAGE,
+            &page("AAAAAAAAAAAAAAAAAAAAAA"),
+            Body::None
+        )
+        .status,
+        404
+    );
+    expect(
+        &code("AAAAAAAAAAAAAAAAAAAAAA", FULL.mobile, FULL.name),
+        404,
+        "session_not_found",
+    );
+    expect(&code(&id, "123", FULL.name), 400, "invalid_mobile");
+    expect(
+        &c.call(
+            &s,
+            None,
+            "POST",
+            CODE,
+            &at(&id, "code"),
+            Body::Json(json!({"mobile": FULL.mobile})),
+        ),
+        400,
+        "malformed_request",
+    );
+    expect(
+        &c.call(
+            &s,
+            None,
+            "POST",
+            CODE,
+            &at(&id, "code"),
+            Body::Raw(b"{}".to_vec(), "text/plain"),
+        ),
+        415,
+        "unsupported_media_type",
+    );
+    expect(
+        &c.call(
+            &s,
+            None,
+            "POST",
+            CODE,
+            &at(&id, "code"),
+            Body::Raw(vec![b' '; 8192], "application/json"),
+        ),
+        413,
+        "payload_too_large",
+    );
+    let verify = |id: &str, otp: &str| {
+        c.call(
+            &s,
+            None,
+            "POST",
+            VERIFY,
+            &at(id, "verify"),
+            Body::Json(json!({"otp": otp})),
+        )
+    };
+    expect(&verify(&id, "123456"), 409, "session_used");
+    expect(&code(&id, FULL.mobile, FULL.name), 200, "");
+    let otp = s.last_otp();
+    let wrong = format!("{:06}", (otp.parse::<u32>().unwrap() + 1) % 1_000_000);
+    let miss = verify(&id, &wrong);
+    expect(&miss, 422, "otp_mismatch");
+    assert_eq!(miss.json["attempts_left"], 1);
+    expect(&verify(&id, &wrong), 410, "attempts_exhausted");
+    expect(&code(&id, FULL.mobile, FULL.name), 200, "");
+    expect(
+        &c.call(
+            &s,
+            None,
+            "POST",
+            VERIFY,
+            &at(&id, "verify"),
+            Body::Json(json!({})),
+        ),
+        400,
+        "malformed_request",
+    );
+    expect(
+        &c.call(
+            &s,
+            None,
+            "POST",
+            VERIFY,
+            &at(&id, "verify"),
+            Body::Raw(b"{}".to_vec(), "text/plain"),
+        ),
+        415,
+        "unsupported_media_type",
+    );
+    expect(
+        &c.call(
+            &s,
+            None,
+            "POST",
+            VERIFY,
+            &at(&id, "verify"),
+            Body::Raw(vec![b' '; 8192], "application/json"),
+        ),
+        413,
+        "payload_too_large",
+    );
+    expect(
+        &verify("AAAAAAAAAAAAAAAAAAAAAA", "123456"),
+        404,
+        "session_not_found",
+    );
+    expect(&verify(&id, &s.last_otp()), 200, "");
+    expect(
+        &c.call(&s, me, "GET", TOKEN, &at(&id, "token"), Body::None),
+        200,
+        "",
+    );
+    expect(
+        &c.call(&s, me, "GET", TOKEN, &at(&id, "token"), Body::None),
+        409,
+        "session_used",
+    );
+    // Another origin's browser call; a third code for the number (rate limit 3).
+    let other: Answer = s
+        .http()
+        .post(format!("{}{}", s.url, at(&open("PNR-2"), "code")))
+        .header("sec-fetch-site", "cross-site")
+        .json(&json!({"mobile": FULL.mobile, "name": FULL.name}))
+        .send()
+        .unwrap()
+        .into();
+    c.check("POST", CODE, &other);
+    expect(&other, 403, "origin_not_allowed");
+    let other: Answer = s
+        .http()
+        .post(format!("{}{}", s.url, at(&open("PNR-9"), "verify")))
+        .header("origin", "https://evil.example")
+        .json(&json!({"otp": "123456"}))
+        .send()
+        .unwrap()
+        .into();
+    c.check("POST", VERIFY, &other);
+    expect(&other, 403, "origin_not_allowed");
+    let id = open("PNR-3");
+    c.call(&s, None, "GET", PAGE, &page(&id), Body::None);
+    expect(&code(&id, FULL.mobile, FULL.name), 200, "");
+    expect(&code(&id, FULL.mobile, FULL.name), 429, "rate_limited");
+    // Records that give no status; an expired code; an ended session.
+    let id = open("PNR-4");
+    c.call(&s, None, "GET", PAGE, &page(&id), Body::None);
+    expect(&code(&id, "7770992361", "ಮಂಜುನಾಥ ಹೆಗ್ಡೆ"), 200, "");
+    expect(&verify(&id, &s.last_otp()), 422, "unknown_product");
+    let late = open("PNR-5");
+    let ended = open("PNR-6");
+    c.call(&s, None, "GET", PAGE, &page(&ended), Body::None);
+    std::thread::sleep(std::time::Duration::from_millis(2_100));
+    assert_eq!(
+        c.call(&s, None, "GET", PAGE, &page(&late), Body::None)
+            .status,
+        410
+    );
+    expect(
+        &code(&ended, FULL.mobile, FULL.name),
+        410,
+        "session_expired",
+    );
+    let gone = open("PNR-7");
+    std::thread::sleep(std::time::Duration::from_millis(2_100));
+    expect(&verify(&gone, "123456"), 410, "session_expired");
+    let gone = open("PNR-8");
+    std::thread::sleep(std::time::Duration::from_millis(2_100));
+    expect(
+        &c.call(&s, me, "GET", TOKEN, &at(&gone, "token"), Body::None),
+        410,
+        "session_expired",
+    );
+    for asset in ["/static/consent.js", "/static/consent.css"] {
+        assert_eq!(
+            c.call(&s, None, "GET", asset, asset, Body::None).status,
+            200
+        );
+    }
 }
