@@ -6,12 +6,12 @@ SHELL := /bin/bash
 PREFIX ?= /usr/local
 CARGO ?= cargo
 
-.PHONY: demo test test-rust test-vectors test-codegen codegen test-c test-python test-faketime test-examples test-fuzz lint header install bench clean
+.PHONY: demo test test-rust test-backends test-vectors test-codegen codegen test-c test-python test-faketime test-examples test-fuzz lint header install bench clean
 
 demo:
 	$(CARGO) run --release -q -p kycvs-cli -- demo
 
-test: lint test-rust test-vectors test-codegen test-c test-python test-faketime test-examples test-fuzz
+test: lint test-rust test-backends test-vectors test-codegen test-c test-python test-faketime test-examples test-fuzz
 	@echo "make test: all suites passed"
 
 # kycvs is offline: no dependency may bring an HTTP client or a TLS stack.
@@ -25,6 +25,11 @@ lint:
 
 test-rust:
 	$(CARGO) test --workspace
+
+# The vector suites again on each curve25519 backend (AVX2 and serial under qemu-x86_64 CPU
+# models, the native one as is), reusing test-rust's test binaries: the same verdicts on all.
+test-backends:
+	bash scripts/backends.sh
 
 # The committed vectors must be exactly what the generator writes now.
 test-vectors:
