@@ -6,7 +6,7 @@ SHELL := /bin/bash
 PREFIX ?= /usr/local
 CARGO ?= cargo
 
-.PHONY: demo serve test test-rust test-vectors test-codegen codegen test-c test-python test-service test-browser test-faketime test-examples test-fuzz lint header install bench bench-service clean
+.PHONY: demo serve test test-rust test-backends test-vectors test-codegen codegen test-c test-python test-service test-browser test-faketime test-examples test-fuzz lint header install bench bench-service clean
 
 demo:
 	$(CARGO) run --release -q -p kycvs-cli -- demo
@@ -20,7 +20,7 @@ BOOKING_PORT ?= 8000
 serve:
 	KYCVS_PORT=$(PORT) BOOKING_PORT=$(BOOKING_PORT) bash scripts/serve.sh
 
-test: lint test-rust test-vectors test-codegen test-c test-python test-service test-browser test-faketime test-examples test-fuzz
+test: lint test-rust test-backends test-vectors test-codegen test-c test-python test-service test-browser test-faketime test-examples test-fuzz
 	@echo "make test: all suites passed"
 
 # The libraries and the CLI are offline: no dependency of kycvs-core, the C library, the Python module or the CLI
@@ -37,6 +37,11 @@ lint:
 test-rust:
 	bash scripts/test-deps.sh
 	$(CARGO) test --workspace
+
+# The vector suites again on each curve25519 backend (AVX2 and serial under qemu-x86_64 CPU
+# models, the native one as is), reusing test-rust's test binaries: the same verdicts on all.
+test-backends:
+	bash scripts/backends.sh
 
 # The committed vectors must be exactly what the generator writes now.
 test-vectors:

@@ -11,8 +11,11 @@ if [[ $# -ne 1 || -z "$1" ]]; then
 fi
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 PREFIX=$(realpath -m "$1")
-DEST="${DESTDIR:-}$PREFIX"
+DEST=$(realpath -m "${DESTDIR:-}$PREFIX")
 TARGET_DIR="${CARGO_TARGET_DIR:-$ROOT/target}"
+# Cargo reads .cargo/config.toml from the working directory: build from the repository, so
+# that the library gets its curve25519 run-time dispatch (AVX-512 IFMA, AVX2, serial).
+cd "$ROOT"
 
 cargo build --release -p kycvs-ffi --manifest-path "$ROOT/Cargo.toml"
 pkgid=$(cargo pkgid -p kycvs-ffi --manifest-path "$ROOT/Cargo.toml")

@@ -440,6 +440,12 @@ extern "C" {
 // The library version, e.g. `"0.1.0"`: static and NUL-terminated; do not free it.
 const char *kycvs_version(void);
 
+// The curve arithmetic this process verifies and signs with, chosen once by CPUID:
+// `"avx512ifma"`, `"avx2"` or `"serial"`. Static and NUL-terminated; do not free it. The
+// library is built for generic x86-64 with all three compiled in; the choice changes only
+// the speed, never a verdict.
+const char *kycvs_backend(void);
+
 // Seconds since the Unix epoch by the system clock (0 if the clock is before 1970).
 uint64_t kycvs_unix_now(void);
 

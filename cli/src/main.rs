@@ -14,8 +14,9 @@ mod keygen;
 mod trust;
 mod verify;
 
-use clap::{Parser, Subcommand};
+use clap::{CommandFactory, FromArgMatches, Parser, Subcommand};
 use std::process::ExitCode;
+use std::sync::LazyLock;
 
 const EXIT_CODES: &str = "\
 Exit codes:
@@ -24,6 +25,22 @@ Exit codes:
      expired OTP, rate limited, ...) or a demo expectation failed
   2  usage or configuration error (bad argument, unreadable or invalid key, JWKS file or
      trust bundle: invalid, stale or rolled back)";
+
+/// What `kycvs --version` (and `-V`) prints after the name: the version, then the curve
+/// arithmetic chosen for this CPU at start-up and every one compiled in, e.g.
+/// `0.1.0` / `curve25519 backend: avx2 (compiled in: avx512ifma avx2 serial)`.
+static VERSION: LazyLock<String> = LazyLock::new(|| {
+    let compiled: Vec<&str> = kycvs_core::Backend::compiled()
+        .iter()
+        .map(|b| b.as_str())
+        .collect();
+    format!(
+        "{}\ncurve25519 backend: {} (compiled in: {})",
+        kycvs_core::VERSION,
+        kycvs_core::backend(),
+        compiled.join(" ")
+    )
+});
 
 /// Issue and verify signed vaccination-status (KYC-VS) tokens.
 #[derive(Parser, Debug)]
@@ -45,7 +62,8 @@ enum Command {
 }
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let matches = Cli::command().version(VERSION.as_str()).get_matches();
+    let cli = Cli::from_arg_matches(&matches).unwrap_or_else(|e| e.exit());
     let result = match cli.command {
         Command::Keygen(args) => keygen::run(&args),
         Command::Issue(args) => issue::run(&args),

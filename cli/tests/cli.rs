@@ -158,6 +158,26 @@ fn verify_args_with<'a>(jwks: &'a Path, now: &'a str, nonce: &[&'a str]) -> Vec<
 }
 
 #[test]
+fn version_names_the_backend_in_use_and_those_compiled_in() {
+    // The child runs on this CPU with this build, so it must choose what the core chooses here.
+    let compiled: Vec<&str> = kycvs_core::Backend::compiled()
+        .iter()
+        .map(|b| b.as_str())
+        .collect();
+    let want = format!(
+        "kycvs {}\ncurve25519 backend: {} (compiled in: {})\n",
+        kycvs_core::VERSION,
+        kycvs_core::backend(),
+        compiled.join(" ")
+    );
+    for flag in ["--version", "-V"] {
+        let out = kycvs(&[flag]);
+        assert_eq!(code(&out), 0, "{flag}: {}", stderr(&out));
+        assert_eq!(stdout(&out), want, "{flag}");
+    }
+}
+
+#[test]
 fn keygen_issue_verify_round_trip() {
     let (_dir, key, jwks, kid, token) = setup("round-trip");
     #[cfg(unix)]

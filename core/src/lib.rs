@@ -17,6 +17,7 @@
 //!   ([`ConsentStarter`], [`ConsentCompleter`]), all built by one [`IssuanceBuilder`].
 //! - [`ReplayGuard`] lets a verifier refuse a second presentation of one token.
 //! - Every failure is an [`Error`] with a stable [`ErrorCode`].
+//! - [`backend`] names the curve arithmetic (AVX-512 IFMA, AVX2 or serial) chosen at run time.
 //!
 //! ```
 //! use kycvs_core::{Issuer, Policy, SigningKey, TokenRequest, TrustStore,
@@ -61,6 +62,7 @@ mod status;
 mod trust;
 mod verify;
 
+pub use crypto::backend::{Backend, backend};
 /// Test-only switches (the `test-hooks` cargo feature, never enabled in a shipped build).
 #[cfg(feature = "test-hooks")]
 #[doc(hidden)]

@@ -3,6 +3,8 @@
 //! semantics), and single and batch verification agree on every one of them across many
 //! random batch compositions.
 
+mod backend_support;
+
 use kycvs_core::PublicKey;
 use kycvs_core::signature::{verify_signature, verify_signatures};
 use serde_json::Value;
@@ -144,7 +146,8 @@ impl XorShift {
 }
 
 /// Each case is batched with random others (valid ones from Wycheproof among them) in at
-/// least 64 compositions; every batch verdict must equal the single verdict.
+/// least 64 compositions (`backend_support::batch_rounds`); every batch verdict must equal
+/// the single verdict.
 /// Returns how many of `cases` were batched.
 fn check_batches(cases: &[Case], fillers: &[Case], seed: u64) -> usize {
     let mut rng = XorShift(seed);
@@ -157,8 +160,9 @@ fn check_batches(cases: &[Case], fillers: &[Case], seed: u64) -> usize {
         .filter_map(|c| parsed(c).map(|p| (c, p)))
         .collect();
     let pool: Vec<_> = parsed_cases.iter().chain(&parsed_fillers).collect();
+    let rounds = backend_support::batch_rounds();
     for (index, target) in parsed_cases.iter().enumerate() {
-        for round in 0..64 {
+        for round in 0..rounds {
             let size = 1 + rng.below(24);
             let mut batch = vec![target];
             for _ in 1..size {

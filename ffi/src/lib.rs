@@ -6,7 +6,8 @@
 //!
 //! C conventions (after rustls-ffi):
 //! - every function returns a `kycvs_result` (`KYCVS_RESULT_OK` = 0), except `_free`,
-//!   `_len`, the `kycvs_verified_*` accessors, `kycvs_version`, `kycvs_result_name` and
+//!   `_len`, the `kycvs_verified_*` accessors, `kycvs_version`, `kycvs_backend`,
+//!   `kycvs_result_name` and
 //!   `kycvs_unix_now`; a panic never crosses into C, it becomes `KYCVS_RESULT_PANIC`;
 //! - text goes in as `const char *ptr, size_t len` (UTF-8, no NUL needed) and comes out into
 //!   a caller's `char *buf, size_t buf_len`, NUL-terminated, with `*out_len` = its length, or
@@ -140,6 +141,22 @@ pub extern "C" fn kycvs_version() -> *const c_char {
     const VERSION: &[u8] = concat!(env!("CARGO_PKG_VERSION"), "\0").as_bytes();
     ffi_panic_boundary! {
         VERSION.as_ptr().cast()
+    }
+}
+
+/// The curve arithmetic this process verifies and signs with, chosen once by CPUID:
+/// `"avx512ifma"`, `"avx2"` or `"serial"`. Static and NUL-terminated; do not free it. The
+/// library is built for generic x86-64 with all three compiled in; the choice changes only
+/// the speed, never a verdict.
+#[unsafe(no_mangle)]
+pub extern "C" fn kycvs_backend() -> *const c_char {
+    ffi_panic_boundary! {
+        let name: &'static [u8] = match kycvs_core::backend() {
+            kycvs_core::Backend::Avx512Ifma => b"avx512ifma\0",
+            kycvs_core::Backend::Avx2 => b"avx2\0",
+            kycvs_core::Backend::Serial => b"serial\0",
+        };
+        name.as_ptr().cast()
     }
 }
 

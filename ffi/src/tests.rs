@@ -311,3 +311,9 @@ fn version_matches_the_core() {
     assert_eq!(v.to_str().unwrap(), kycvs_core::VERSION);
     assert!(kycvs_unix_now() > NOW);
 }
+
+#[test]
+fn backend_is_the_cores_choice() {
+    let b = unsafe { CStr::from_ptr(kycvs_backend()) };
+    assert_eq!(b.to_str().unwrap(), kycvs_core::backend().as_str());
+}

@@ -94,6 +94,20 @@ fi
 
 step "release build"
 cargo build --release -p kycvs-ffi
+# The library is built for generic x86-64 with curve25519-dalek's AVX-512 IFMA code compiled
+# in beside AVX2 and serial (.cargo/config.toml), chosen by CPUID at run time: its IFMA
+# multiply must be in the library even on a CPU that cannot run it (test_api checks which one
+# runs here).
+if [[ $(uname -m) == x86_64 ]]; then
+    need objdump binutils
+    ifma=$(objdump -d --no-show-raw-insn "$TARGET_DIR/release/libkycvs.so" | grep -c vpmadd52luq || true)
+    if (( ifma == 0 )); then
+        echo "run.sh: libkycvs.so has no AVX-512 IFMA code; an environment RUSTFLAGS replaces" \
+            "the --cfg curve25519_dalek_backend=\"avx512\" of .cargo/config.toml" >&2
+        exit 1
+    fi
+    echo "libkycvs.so: AVX-512 IFMA code compiled in ($ifma vpmadd52luq), chosen at run time"
+fi
 
 # The static, pkg-config, sanitizer and valgrind modes need the installed tree.
 if want static || want pkg-config || want asan || want valgrind; then

@@ -52,6 +52,26 @@ static void test_version_and_clock(void) {
     CHECK(kycvs_unix_now() > NOW);
 }
 
+/* The backend is the fastest one this CPU supports, by the compiler's own CPUID test: the
+ * library is built with the AVX-512 IFMA, AVX2 and serial code all compiled in. */
+static void test_backend(void) {
+    const char *backend = kycvs_backend();
+    const char *want = "serial";
+#if defined(__x86_64__) && defined(__GNUC__)
+    __builtin_cpu_init();
+    if (__builtin_cpu_supports("avx512ifma") && __builtin_cpu_supports("avx512vl")) {
+        want = "avx512ifma";
+    } else if (__builtin_cpu_supports("avx2")) {
+        want = "avx2";
+    }
+#endif
+    CHECK(backend != NULL && strcmp(backend, want) == 0);
+    if (backend != NULL && strcmp(backend, want) != 0) {
+        fprintf(stderr, "kycvs_backend() = %s, want %s\n", backend, want);
+    }
+    CHECK(backend == kycvs_backend());
+}
+
 static void test_result_names(void) {
     static const struct {
         kycvs_result result;
@@ -733,6 +753,7 @@ static void test_zero_length_buffers(void) {
 
 int main(void) {
     test_version_and_clock();
+    test_backend();
     test_result_names();
     test_keys_and_pem();
     test_issue_and_verify();

@@ -36,6 +36,7 @@ from ._kycvs import (
     VerifiedStatus,
     Verifier,
     __version__,
+    backend,
     inspect_unverified,
 )
 from .exceptions import ConsentError, KycvsError, VerificationError
@@ -103,6 +104,7 @@ __all__ = [
     "VerifiedStatus",
     "Verifier",
     "__version__",
+    "backend",
     "inspect_unverified",
     # BEGIN GENERATED (exports) by kycvs-codegen; do not edit, run `make codegen`
     "AttemptsExhaustedError",

@@ -18,6 +18,7 @@ __all__ = [
     "Verifier",
     "VerifiedStatus",
     "inspect_unverified",
+    "backend",
     "_test_panic",
     "Registry",
     "VaccineSchedule",
@@ -170,6 +171,9 @@ class VerifiedStatus:
     def __hash__(self) -> int: ...
 
 def inspect_unverified(token: str | bytes) -> dict[str, Any]: ...
+def backend() -> Literal["avx512ifma", "avx2", "serial"]:
+    """The curve arithmetic chosen for this CPU at start-up."""
+
 def _test_panic() -> None: ...
 
 @final

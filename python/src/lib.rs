@@ -25,6 +25,13 @@ fn _test_panic() -> errors::Result<()> {
     Ok(())
 }
 
+/// The curve arithmetic this process verifies and signs with, chosen once by CPUID:
+/// `"avx512ifma"`, `"avx2"` or `"serial"`. It changes only the speed, never a verdict.
+#[pyfunction]
+fn backend() -> &'static str {
+    kycvs_core::backend().as_str()
+}
+
 #[pymodule]
 fn _kycvs(m: &Bound<'_, PyModule>) -> PyResult<()> {
     let py = m.py();
@@ -48,6 +55,7 @@ fn _kycvs(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<consent::ConsentChallenge>()?;
     m.add_class::<consent::ReplayGuard>()?;
     m.add_function(wrap_pyfunction!(verify::inspect_unverified, m)?)?;
+    m.add_function(wrap_pyfunction!(backend, m)?)?;
     m.add_function(wrap_pyfunction!(_test_panic, m)?)?;
     Ok(())
 }

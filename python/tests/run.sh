@@ -40,6 +40,23 @@ case "$(basename "$wheel")" in
         ;;
 esac
 echo "run.sh: built $(basename "$wheel")"
+# A generic x86-64 wheel with curve25519-dalek's AVX-512 IFMA code compiled in beside AVX2 and
+# serial (.cargo/config.toml), chosen by CPUID at run time (test_package checks which runs).
+if [ "$(uname -m)" = x86_64 ]; then
+    ext=$(mktemp -d)
+    "$py" -c 'import sys, zipfile
+z = zipfile.ZipFile(sys.argv[1])
+name = next(n for n in z.namelist() if n.startswith("kycvs/_kycvs") and n.endswith(".so"))
+open(sys.argv[2], "wb").write(z.read(name))' "$wheel" "$ext/_kycvs.so"
+    ifma=$(objdump -d --no-show-raw-insn "$ext/_kycvs.so" | grep -c vpmadd52luq || true)
+    rm -rf "$ext"
+    if [ "$ifma" -eq 0 ]; then
+        echo "run.sh: the wheel has no AVX-512 IFMA code; an environment RUSTFLAGS replaces" \
+            "the --cfg curve25519_dalek_backend=\"avx512\" of .cargo/config.toml" >&2
+        exit 1
+    fi
+    echo "run.sh: the wheel's AVX-512 IFMA code is compiled in ($ifma vpmadd52luq)"
+fi
 "$py" -m pip install --quiet --force-reinstall --no-deps "$wheel"
 
 # Run outside python/ so that `import kycvs` finds the installed wheel, not the source tree.

@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import doctest
+import platform
 import re
+
+import pytest
 
 import kycvs
 
@@ -16,6 +19,29 @@ def test_all_names_exist() -> None:
 
 def test_version() -> None:
     assert re.fullmatch(r"\d+\.\d+\.\d+", kycvs.__version__)
+
+
+def test_backend_is_the_fastest_this_cpu_supports() -> None:
+    # The wheel is built for generic x86-64 with the AVX-512 IFMA, AVX2 and serial curve
+    # arithmetic all compiled in; the kernel's CPU flags say which one must be running.
+    flags: set[str] = set()
+    try:
+        with open("/proc/cpuinfo", encoding="ascii", errors="replace") as f:
+            for line in f:
+                if line.startswith("flags"):
+                    flags = set(line.split(":", 1)[1].split())
+                    break
+    except OSError:
+        pytest.skip("no /proc/cpuinfo")
+    if platform.machine() not in ("x86_64", "AMD64"):
+        want = "serial"
+    elif {"avx512ifma", "avx512vl"} <= flags:
+        want = "avx512ifma"
+    elif "avx2" in flags:
+        want = "avx2"
+    else:
+        want = "serial"
+    assert kycvs.backend() == want
 
 
 def test_docstring_example_runs() -> None:
