@@ -6,12 +6,13 @@ SHELL := /bin/bash
 PREFIX ?= /usr/local
 CARGO ?= cargo
 
-.PHONY: demo test test-rust test-vectors test-codegen codegen test-c test-python test-faketime test-examples test-fuzz lint header install bench clean
+.PHONY: demo test test-rust test-vectors test-codegen codegen test-c test-python test-faketime test-examples test-fuzz lint header install bench clean dist test-sdist
 
 demo:
 	$(CARGO) run --release -q -p kycvs-cli -- demo
 
-test: lint test-rust test-vectors test-codegen test-c test-python test-faketime test-examples test-fuzz
+test: lint test-rust test-vectors test-codegen test-c test-python test-faketime test-examples test-fuzz \
+	test-sdist
 	@echo "make test: all suites passed"
 
 # kycvs is offline: no dependency may bring an HTTP client or a TLS stack.
@@ -74,9 +75,19 @@ header:
 install:
 	bash ffi/install.sh "$(PREFIX)"
 
+# What ships, in dist/: the Python wheel (abi3, manylinux2014, auditwheel-checked) and the sdist.
+dist:
+	bash python/build.sh wheel dist
+	bash python/build.sh sdist dist
+	@ls -l dist
+
+# `pip install kycvs-*.tar.gz` into a new venv compiles and installs a working package.
+test-sdist:
+	bash python/tests/sdist.sh
+
 bench:
 	bash benches/run.sh
 
 clean:
 	$(CARGO) clean
-	rm -rf .venv build
+	rm -rf .venv .venv-build build dist
