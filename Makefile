@@ -6,13 +6,13 @@ SHELL := /bin/bash
 PREFIX ?= /usr/local
 CARGO ?= cargo
 
-.PHONY: demo test test-rust test-vectors test-codegen codegen test-c test-python test-faketime test-examples test-fuzz lint header install bench clean dist test-sdist
+.PHONY: demo test test-rust test-vectors test-codegen codegen test-c test-python test-faketime test-examples test-fuzz lint header install bench clean dist test-c-dist test-sdist
 
 demo:
 	$(CARGO) run --release -q -p kycvs-cli -- demo
 
 test: lint test-rust test-vectors test-codegen test-c test-python test-faketime test-examples test-fuzz \
-	test-sdist
+	test-c-dist test-sdist
 	@echo "make test: all suites passed"
 
 # kycvs is offline: no dependency may bring an HTTP client or a TLS stack.
@@ -75,11 +75,17 @@ header:
 install:
 	bash ffi/install.sh "$(PREFIX)"
 
-# What ships, in dist/: the Python wheel (abi3, manylinux2014, auditwheel-checked) and the sdist.
+# What ships, in dist/: the Python wheel (abi3, manylinux2014, auditwheel-checked), the sdist
+# and the C tarball (stripped libkycvs.so/.a, header, pkg-config and CMake files).
 dist:
 	bash python/build.sh wheel dist
 	bash python/build.sh sdist dist
+	bash ffi/dist.sh dist
 	@ls -l dist
+
+# The C tarball unpacked as a user gets it: size, exports, soname, a CMake consumer project.
+test-c-dist:
+	bash ffi/tests/dist.sh
 
 # `pip install kycvs-*.tar.gz` into a new venv compiles and installs a working package.
 test-sdist:
