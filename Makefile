@@ -6,13 +6,13 @@ SHELL := /bin/bash
 PREFIX ?= /usr/local
 CARGO ?= cargo
 
-.PHONY: demo test test-rust test-vectors test-codegen codegen test-c test-python test-faketime test-examples test-fuzz lint header install bench clean dist test-c-dist test-sdist
+.PHONY: demo test test-rust test-vectors test-codegen codegen test-c test-python test-faketime test-examples test-fuzz lint header install bench clean dist test-c-dist test-sdist test-install
 
 demo:
 	$(CARGO) run --release -q -p kycvs-cli -- demo
 
 test: lint test-rust test-vectors test-codegen test-c test-python test-faketime test-examples test-fuzz \
-	test-c-dist test-sdist
+	test-c-dist test-sdist test-install
 	@echo "make test: all suites passed"
 
 # kycvs is offline: no dependency may bring an HTTP client or a TLS stack.
@@ -72,8 +72,11 @@ codegen:
 header:
 	bash ffi/header.sh write
 
+# The C library (lib/, include/, pkg-config and CMake files) and the kycvs command with its
+# man pages and bash, zsh and fish completions.
 install:
 	bash ffi/install.sh "$(PREFIX)"
+	bash cli/install.sh "$(PREFIX)"
 
 # What ships, in dist/: the Python wheel (abi3, manylinux2014, auditwheel-checked), the sdist
 # and the C tarball (stripped libkycvs.so/.a, header, pkg-config and CMake files).
@@ -90,6 +93,10 @@ test-c-dist:
 # `pip install kycvs-*.tar.gz` into a new venv compiles and installs a working package.
 test-sdist:
 	bash python/tests/sdist.sh
+
+# `make install` into a temporary prefix: `man kycvs` renders and the bash completion loads.
+test-install:
+	bash cli/tests/install.sh
 
 bench:
 	bash benches/run.sh
