@@ -6,7 +6,7 @@ SHELL := /bin/bash
 PREFIX ?= /usr/local
 CARGO ?= cargo
 
-.PHONY: demo test test-rust test-vectors test-codegen codegen test-c test-python test-faketime test-examples test-fuzz lint header install bench clean dist test-c-dist test-sdist test-install
+.PHONY: demo test test-rust test-vectors test-codegen codegen test-c test-python test-faketime test-examples test-fuzz lint header install bench clean dist test-c-dist test-sdist test-install publish-check
 
 demo:
 	$(CARGO) run --release -q -p kycvs-cli -- demo
@@ -85,6 +85,10 @@ dist:
 	bash python/build.sh sdist dist
 	bash ffi/dist.sh dist
 	@ls -l dist
+
+# The crates meant for crates.io (kycvs-core, kycvs-cli) package and build as published.
+publish-check:
+	$(CARGO) publish --workspace --dry-run
 
 # The C tarball unpacked as a user gets it: size, exports, soname, a CMake consumer project.
 test-c-dist:
