@@ -36,9 +36,10 @@ def norm(line: str) -> str:
     return re.sub(r"[-_.]+", "-", name).lower() + "==" + version
 
 pins = {norm(l) for l in open(sys.argv[1]) if l.strip() and not l.startswith("#")}
-frozen = subprocess.run([sys.executable, "-m", "pip", "freeze"], capture_output=True,
-                        text=True, check=True).stdout.split()
-have = {norm(l) for l in frozen}
+# pip list, not pip freeze: freeze names a wheel installed from a file by its path.
+listed = subprocess.run([sys.executable, "-m", "pip", "list", "--format=freeze"],
+                        capture_output=True, text=True, check=True).stdout.split()
+have = {norm(l) for l in listed if not l.startswith(("pip==", "setuptools=="))}
 extra = {p for p in have - pins if not p.startswith("kycvs==")}
 missing = pins - have
 if extra or missing or not any(p.startswith("kycvs==") for p in have):
