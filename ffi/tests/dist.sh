@@ -80,7 +80,7 @@ fi
 echo "dist.sh: find_package(kycvs 0.2) refused the 0.1 package"
 
 printf '\n== pkg-config, relocated\n'
-cflags=$(PKG_CONFIG_PATH="$prefix/lib/pkgconfig" pkg-config --cflags kycvs)
+cflags=$(PKG_CONFIG_PATH="$prefix/lib/pkgconfig" pkg-config --cflags kycvs | xargs)
 [[ $(realpath -m "${cflags#-I}") == "$prefix/include" ]] || fail "pkg-config --cflags gave '$cflags'"
 echo "dist.sh: pkg-config: $cflags"
 
