@@ -6,7 +6,7 @@ SHELL := /bin/bash
 PREFIX ?= /usr/local
 CARGO ?= cargo
 
-.PHONY: demo serve test test-rust test-backends test-vectors test-codegen codegen test-c test-python test-service test-browser test-faketime test-examples test-fuzz lint header install bench bench-service clean
+.PHONY: demo serve test test-rust test-backends test-vectors test-codegen codegen test-c test-python test-service test-browser test-faketime test-examples test-fuzz lint header install bench bench-service clean dist test-c-dist test-sdist test-install publish-check
 
 demo:
 	$(CARGO) run --release -q -p kycvs-cli -- demo
@@ -20,7 +20,8 @@ BOOKING_PORT ?= 8000
 serve:
 	KYCVS_PORT=$(PORT) BOOKING_PORT=$(BOOKING_PORT) bash scripts/serve.sh
 
-test: lint test-rust test-backends test-vectors test-codegen test-c test-python test-service test-browser test-faketime test-examples test-fuzz
+test: lint test-rust test-backends test-vectors test-codegen test-c test-python test-service test-browser test-faketime test-examples test-fuzz \
+	test-c-dist test-sdist test-install
 	@echo "make test: all suites passed"
 
 # The libraries and the CLI are offline: no dependency of kycvs-core, the C library, the Python module or the CLI
@@ -98,12 +99,35 @@ codegen:
 header:
 	bash ffi/header.sh write
 
-# The issuer and the sample booking site on 127.0.0.1 (:8080, :8000); Ctrl-C stops both.
-serve:
-	bash scripts/serve.sh
-
+# The C library (lib/, include/, pkg-config and CMake files) and the kycvs command with its
+# man pages and bash, zsh and fish completions.
 install:
 	bash ffi/install.sh "$(PREFIX)"
+	bash cli/install.sh "$(PREFIX)"
+
+# What ships, in dist/: the Python wheel (abi3, manylinux2014, auditwheel-checked), the sdist
+# and the C tarball (stripped libkycvs.so/.a, header, pkg-config and CMake files).
+dist:
+	bash python/build.sh wheel dist
+	bash python/build.sh sdist dist
+	bash ffi/dist.sh dist
+	@ls -l dist
+
+# The crates meant for crates.io (kycvs-core, kycvs-cli) package and build as published.
+publish-check:
+	$(CARGO) publish --workspace --dry-run
+
+# The C tarball unpacked as a user gets it: size, exports, soname, a CMake consumer project.
+test-c-dist:
+	bash ffi/tests/dist.sh
+
+# `pip install kycvs-*.tar.gz` into a new venv compiles and installs a working package.
+test-sdist:
+	bash python/tests/sdist.sh
+
+# `make install` into a temporary prefix: `man kycvs` renders and the bash completion loads.
+test-install:
+	bash cli/tests/install.sh
 
 bench:
 	bash benches/run.sh
@@ -115,4 +139,4 @@ bench-service:
 
 clean:
 	$(CARGO) clean
-	rm -rf .venv build
+	rm -rf .venv .venv-build build dist

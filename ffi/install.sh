@@ -1,7 +1,10 @@
 #!/usr/bin/env bash
 # Builds the C library and installs it under PREFIX:
 #   lib/libkycvs.so.VERSION (+ libkycvs.so.0, libkycvs.so links), lib/libkycvs.a,
-#   include/kycvs.h, lib/pkgconfig/kycvs.pc
+#   include/kycvs.h, lib/pkgconfig/kycvs.pc,
+#   lib/cmake/kycvs/kycvsConfig.cmake + kycvsConfigVersion.cmake (find_package(kycvs))
+# The .pc and CMake files locate the library relative to themselves, so the installed tree
+# can be moved (the `make dist` tarball is one).
 # Usage: ffi/install.sh PREFIX   (DESTDIR, if set, is prepended to every installed path)
 set -euo pipefail
 
@@ -20,18 +23,26 @@ cd "$ROOT"
 cargo build --release -p kycvs-ffi --manifest-path "$ROOT/Cargo.toml"
 pkgid=$(cargo pkgid -p kycvs-ffi --manifest-path "$ROOT/Cargo.toml")
 VERSION=${pkgid##*[#@]}
+# The soname's number (ffi/build.rs): the C ABI's major version, see README "Install".
+SOVERSION=0
+BUILT="$TARGET_DIR/release"
 
-install -d "$DEST/lib/pkgconfig" "$DEST/include"
-install -m 0755 "$TARGET_DIR/release/libkycvs.so" "$DEST/lib/libkycvs.so.$VERSION"
-ln -sfn "libkycvs.so.$VERSION" "$DEST/lib/libkycvs.so.0"
-ln -sfn "libkycvs.so.0" "$DEST/lib/libkycvs.so"
-install -m 0644 "$TARGET_DIR/release/libkycvs.a" "$DEST/lib/libkycvs.a"
+install -d "$DEST/lib/pkgconfig" "$DEST/lib/cmake/kycvs" "$DEST/include"
+install -m 0755 "$BUILT/libkycvs.so" "$DEST/lib/libkycvs.so.$VERSION"
+ln -sfn "libkycvs.so.$VERSION" "$DEST/lib/libkycvs.so.$SOVERSION"
+ln -sfn "libkycvs.so.$SOVERSION" "$DEST/lib/libkycvs.so"
+install -m 0644 "$BUILT/libkycvs.a" "$DEST/lib/libkycvs.a"
 install -m 0644 "$ROOT/include/kycvs.h" "$DEST/include/kycvs.h"
+for f in kycvsConfig kycvsConfigVersion; do
+    sed -e "s/@KYCVS_VERSION@/$VERSION/g" -e "s/@KYCVS_SOVERSION@/$SOVERSION/g" \
+        "$ROOT/ffi/cmake/$f.cmake.in" > "$DEST/lib/cmake/kycvs/$f.cmake"
+    chmod 0644 "$DEST/lib/cmake/kycvs/$f.cmake"
+done
 
 # Libs.private: what the Rust standard library in libkycvs.a needs from the system, as
 # `cargo rustc -- --print native-static-libs` reports it on Linux.
 cat > "$DEST/lib/pkgconfig/kycvs.pc" <<PC
-prefix=$PREFIX
+prefix=\${pcfiledir}/../..
 exec_prefix=\${prefix}
 libdir=\${exec_prefix}/lib
 includedir=\${prefix}/include

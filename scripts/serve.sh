@@ -15,22 +15,22 @@ dir="$root/target/serve"
 cargo build --release -q -p kycvs-server
 server="$root/target/release/kycvs-server"
 
-# The booking site runs from .venv with Flask and the kycvs wheel.
+# The booking site runs from its own venv (target/venv-booking) with Flask and the kycvs
+# wheel (built by python/build.sh, as `make test-python` does, when there is none yet).
 python="${PYTHON:-python3}"
-if [ ! -x .venv/bin/python ]; then
-    "$python" -m venv .venv
+venv="$root/target/venv-booking"
+if [ ! -x "$venv/bin/python" ]; then
+    "$python" -m venv "$venv"
 fi
-.venv/bin/python -m pip install --quiet -r examples/booking/requirements.txt
-if ! .venv/bin/python -c "import kycvs" 2> /dev/null; then
-    shopt -s nullglob
+"$venv/bin/python" -m pip install --quiet -r examples/booking/requirements.txt
+shopt -s nullglob
+wheels=(target/wheels/kycvs-*.whl)
+if [ "${#wheels[@]}" -ne 1 ]; then
+    bash python/build.sh wheel "$root/target/wheels" > /dev/null
     wheels=(target/wheels/kycvs-*.whl)
-    if [ "${#wheels[@]}" -ne 1 ]; then
-        .venv/bin/python -m pip install --quiet "$(grep "^maturin==" python/requirements-dev.txt)"
-        .venv/bin/maturin build --release --quiet -m python/Cargo.toml -i .venv/bin/python -o target/wheels
-        wheels=(target/wheels/kycvs-*.whl)
-    fi
-    .venv/bin/python -m pip install --quiet --no-deps "${wheels[0]}"
 fi
+shopt -u nullglob
+"$venv/bin/python" -m pip install --quiet --force-reinstall --no-deps "${wheels[0]}"
 
 rm -rf "$dir"
 "$server" init --dir "$dir" --listen "127.0.0.1:$issuer_port" > /dev/null
@@ -60,7 +60,7 @@ if [ -z "$issuer" ]; then
 fi
 
 KYCVS_URL="$issuer" KYCVS_CLIENT_ID=irctc.example KYCVS_CLIENT_SECRET="$secret" \
-    BOOKING_ORIGIN="$site" .venv/bin/python examples/booking/app.py --port "$site_port" \
+    BOOKING_ORIGIN="$site" "$venv/bin/python" examples/booking/app.py --port "$site_port" \
     > "$dir/booking.log" 2>&1 &
 pids+=($!)
 

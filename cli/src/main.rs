@@ -4,6 +4,7 @@
 //! The command only converts between files, arguments and the core's types; every rule about
 //! tokens, keys and trust stores is `kycvs-core`'s.
 
+mod assets;
 mod consent;
 mod demo;
 mod fail;
@@ -59,6 +60,8 @@ enum Command {
     Trust(trust::Args),
     Consent(consent::Args),
     Demo(demo::Args),
+    #[command(hide = true)]
+    GenerateAssets(assets::Args),
 }
 
 fn main() -> ExitCode {
@@ -72,6 +75,7 @@ fn main() -> ExitCode {
         Command::Trust(args) => trust::run(&args),
         Command::Consent(args) => consent::run(&args),
         Command::Demo(args) => demo::run(&args),
+        Command::GenerateAssets(args) => assets::run(&args),
     };
     match result {
         Ok(outcome) => outcome.exit_code(),

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The browser test (`make test-browser`): the sample booking site and the kycvs consent page
 # end to end in headless Chromium (Debian's chromium + chromium-driver, installed with apt when
-# missing), driven by Selenium from .venv. Reuses the kycvs wheel `make test-python` installed
+# missing), driven by Selenium from target/venv-booking. Installs the kycvs wheel `make test-python` built
 # (or installs target/wheels/*.whl), builds kycvs-server (debug) and the C check against the
 # installed libkycvs. Screenshots land in target/screenshots/. Extra arguments go to pytest.
 set -euo pipefail
@@ -20,8 +20,10 @@ if [ "$installed" -ne "${#packages[@]}" ]; then
     DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -q --no-install-recommends "${packages[@]}"
 fi
 
+# Its own venv (the site, Selenium, pytest and the kycvs wheel): .venv stays exactly what
+# the Python suite pins.
 python="${PYTHON:-python3}"
-venv="$root/.venv"
+venv="$root/target/venv-booking"
 if [ ! -x "$venv/bin/python" ]; then
     "$python" -m venv "$venv"
 fi
@@ -33,15 +35,14 @@ if ! cmp -s examples/booking/tests/requirements.txt "$stamp" ||
     cp examples/booking/tests/requirements.txt "$stamp"
     cp examples/booking/requirements.txt "$stamp.site"
 fi
-if ! "$py" -c "import kycvs" 2> /dev/null; then
-    shopt -s nullglob
+shopt -s nullglob
+wheels=(target/wheels/kycvs-*.whl)
+if [ "${#wheels[@]}" -ne 1 ]; then
+    bash python/tests/run.sh > /dev/null
     wheels=(target/wheels/kycvs-*.whl)
-    if [ "${#wheels[@]}" -eq 1 ]; then
-        "$py" -m pip install --quiet --no-deps "${wheels[0]}"
-    else
-        bash python/tests/run.sh
-    fi
 fi
+"$py" -m pip install --quiet --force-reinstall --no-deps "${wheels[0]}"
+shopt -u nullglob
 
 # Up to date after `make test-rust`: then this only checks.
 nice -n 19 cargo build -q -p kycvs-server
