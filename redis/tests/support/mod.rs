@@ -32,7 +32,11 @@ impl Redis {
     /// (Re)starts the process on the same socket and data directory.
     pub fn spawn(&mut self) {
         let _ = std::fs::remove_file(self.socket());
+        // Redis keeps its own, real clock, as a deployed one does: a test program run under
+        // libfaketime (make test-faketime) does not pass the fake clock on to it.
         let child = Command::new("redis-server")
+            .env_remove("LD_PRELOAD")
+            .env_remove("FAKETIME")
             .args(["--port", "0", "--unixsocket"])
             .arg(self.socket())
             .args(["--unixsocketperm", "700", "--dir"])
