@@ -33,7 +33,7 @@ export PATH="$venv/bin:$PATH"
 shopt -s nullglob
 if [[ $kind == sdist ]]; then
     rm -f "$out"/kycvs-*.tar.gz
-    maturin sdist --quiet -m python/Cargo.toml -o "$out" >&2
+    maturin sdist -m python/Cargo.toml -o "$out" >&2
     built=("$out"/kycvs-*.tar.gz)
     if [[ ${#built[@]} -ne 1 ]]; then
         echo "build.sh: expected one kycvs sdist in $out, found ${#built[@]}" >&2
