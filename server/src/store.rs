@@ -211,44 +211,13 @@ fn as_sql_time(t: u64) -> i64 {
 
 impl ConsentStore for SqliteConsentStore {
     fn insert(&self, id: &str, consent: PendingConsent, now: u64) -> Result<()> {
-        let mut connection = self.lock();
-        let tx = connection
-            .transaction_with_behavior(TransactionBehavior::Immediate)
-            .map_err(unavailable)?;
-        let now_sql = as_sql_time(now);
-        tx.execute(
-            "DELETE FROM consents WHERE id IN
-                 (SELECT id FROM consents WHERE expires_at <= ?1 ORDER BY expires_at LIMIT ?2)",
-            params![now_sql, SWEEP_BATCH],
+        self.insert_row(
+            Table::Consents,
+            id,
+            consent.expires_at(),
+            consent.to_json().as_bytes(),
+            now,
         )
-        .map_err(unavailable)?;
-        let held: i64 = tx
-            .query_row("SELECT count(*) FROM consents", [], |row| row.get(0))
-            .map_err(unavailable)?;
-        if held as usize >= self.capacity {
-            tx.execute(
-                "DELETE FROM consents WHERE expires_at <= ?1",
-                params![now_sql],
-            )
-            .map_err(unavailable)?;
-            let held: i64 = tx
-                .query_row("SELECT count(*) FROM consents", [], |row| row.get(0))
-                .map_err(unavailable)?;
-            if held as usize >= self.capacity {
-                tx.commit().map_err(unavailable)?;
-                return Err(Error::new(
-                    ErrorCode::ConsentStoreFull,
-                    "the consent store is full of live consents",
-                ));
-            }
-        }
-        let body = consent.to_json();
-        tx.execute(
-            "INSERT OR REPLACE INTO consents (id, expires_at, body) VALUES (?1, ?2, ?3)",
-            params![id, as_sql_time(consent.expires_at()), body.as_bytes()],
-        )
-        .map_err(unavailable)?;
-        tx.commit().map_err(unavailable)
     }
 
     fn update(
@@ -256,39 +225,16 @@ impl ConsentStore for SqliteConsentStore {
         id: &str,
         f: &mut dyn FnMut(&mut PendingConsent) -> StoreAction,
     ) -> Result<bool> {
-        let mut connection = self.lock();
-        let tx = connection
-            .transaction_with_behavior(TransactionBehavior::Immediate)
-            .map_err(unavailable)?;
-        let body: Option<Vec<u8>> = tx
-            .query_row(
-                "SELECT body FROM consents WHERE id = ?1",
-                params![id],
-                |row| row.get(0),
-            )
-            .optional()
-            .map_err(unavailable)?;
-        let Some(body) = body.map(Zeroizing::new) else {
-            return Ok(false);
-        };
-        let mut consent = PendingConsent::from_json(&body)?;
-        match f(&mut consent) {
-            StoreAction::Remove => {
-                tx.execute("DELETE FROM consents WHERE id = ?1", params![id])
-                    .map_err(unavailable)?;
-            }
-            StoreAction::Keep => {
-                let body = consent.to_json();
-                tx.execute(
-                    "UPDATE consents SET expires_at = ?2, body = ?3 WHERE id = ?1",
-                    params![id, as_sql_time(consent.expires_at()), body.as_bytes()],
-                )
-                .map_err(unavailable)?;
-            }
-        }
-        // The answer is Ok(true) only once the change is committed.
-        tx.commit().map_err(unavailable)?;
-        Ok(true)
+        self.update_row(Table::Consents, id, &mut |body| {
+            let mut consent = PendingConsent::from_json(body)?;
+            Ok(match f(&mut consent) {
+                StoreAction::Keep => Some((
+                    consent.expires_at(),
+                    Zeroizing::new(consent.to_json().as_bytes().to_vec()),
+                )),
+                StoreAction::Remove => None,
+            })
+        })
     }
 
     fn count_begin(&self, key: &[u8; 32], now: u64, window: u64, limit: u32) -> Result<()> {
@@ -329,47 +275,13 @@ impl ConsentStore for SqliteConsentStore {
 
 impl SessionStore for SqliteConsentStore {
     fn insert_session(&self, id: &str, session: &Session, now: u64) -> Result<()> {
-        let mut connection = self.lock();
-        let tx = connection
-            .transaction_with_behavior(TransactionBehavior::Immediate)
-            .map_err(unavailable)?;
-        let now_sql = as_sql_time(now);
-        tx.execute(
-            "DELETE FROM sessions WHERE id IN
-                 (SELECT id FROM sessions WHERE expires_at <= ?1 ORDER BY expires_at LIMIT ?2)",
-            params![now_sql, SWEEP_BATCH],
+        self.insert_row(
+            Table::Sessions,
+            id,
+            session.expires_at,
+            session.to_json().as_bytes(),
+            now,
         )
-        .map_err(unavailable)?;
-        let held: i64 = tx
-            .query_row("SELECT count(*) FROM sessions", [], |row| row.get(0))
-            .map_err(unavailable)?;
-        if held as usize >= self.capacity {
-            tx.execute(
-                "DELETE FROM sessions WHERE expires_at <= ?1",
-                params![now_sql],
-            )
-            .map_err(unavailable)?;
-            let held: i64 = tx
-                .query_row("SELECT count(*) FROM sessions", [], |row| row.get(0))
-                .map_err(unavailable)?;
-            if held as usize >= self.capacity {
-                tx.commit().map_err(unavailable)?;
-                return Err(Error::new(
-                    ErrorCode::ConsentStoreFull,
-                    "the session store is full of live sessions",
-                ));
-            }
-        }
-        tx.execute(
-            "INSERT INTO sessions (id, expires_at, body) VALUES (?1, ?2, ?3)",
-            params![
-                id,
-                as_sql_time(session.expires_at),
-                session.to_json().as_bytes()
-            ],
-        )
-        .map_err(unavailable)?;
-        tx.commit().map_err(unavailable)
     }
 
     fn update_session(
@@ -377,13 +289,113 @@ impl SessionStore for SqliteConsentStore {
         id: &str,
         f: &mut dyn FnMut(&mut Session) -> StoreAction,
     ) -> Result<bool> {
+        self.update_row(Table::Sessions, id, &mut |body| {
+            let mut session = Session::from_json(body)?;
+            Ok(match f(&mut session) {
+                StoreAction::Keep => Some((
+                    session.expires_at,
+                    Zeroizing::new(session.to_json().into_bytes()),
+                )),
+                StoreAction::Remove => None,
+            })
+        })
+    }
+}
+
+/// The two tables of `(id, expires_at, body)` rows.
+#[derive(Clone, Copy)]
+enum Table {
+    Consents,
+    Sessions,
+}
+
+impl Table {
+    fn name(self) -> &'static str {
+        match self {
+            Table::Consents => "consents",
+            Table::Sessions => "sessions",
+        }
+    }
+
+    fn full(self) -> &'static str {
+        match self {
+            Table::Consents => "the consent store is full of live consents",
+            Table::Sessions => "the session store is full of live sessions",
+        }
+    }
+}
+
+/// What a row update answers: the row's new expiry and body, or `None` to delete it.
+type NewRow = Option<(u64, Zeroizing<Vec<u8>>)>;
+
+impl SqliteConsentStore {
+    /// Inserts (or replaces) a row in one transaction, after sweeping a few expired rows;
+    /// `consent_store_full` when the table is full of live rows.
+    fn insert_row(
+        &self,
+        table: Table,
+        id: &str,
+        expires_at: u64,
+        body: &[u8],
+        now: u64,
+    ) -> Result<()> {
+        let name = table.name();
+        let mut connection = self.lock();
+        let tx = connection
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .map_err(unavailable)?;
+        let now_sql = as_sql_time(now);
+        tx.execute(
+            &format!(
+                "DELETE FROM {name} WHERE id IN
+                     (SELECT id FROM {name} WHERE expires_at <= ?1 ORDER BY expires_at LIMIT ?2)"
+            ),
+            params![now_sql, SWEEP_BATCH],
+        )
+        .map_err(unavailable)?;
+        let count = |tx: &rusqlite::Transaction<'_>| -> Result<usize> {
+            tx.query_row(&format!("SELECT count(*) FROM {name}"), [], |row| {
+                row.get::<_, i64>(0)
+            })
+            .map(|n| n as usize)
+            .map_err(unavailable)
+        };
+        if count(&tx)? >= self.capacity {
+            tx.execute(
+                &format!("DELETE FROM {name} WHERE expires_at <= ?1"),
+                params![now_sql],
+            )
+            .map_err(unavailable)?;
+            if count(&tx)? >= self.capacity {
+                tx.commit().map_err(unavailable)?;
+                return Err(Error::new(ErrorCode::ConsentStoreFull, table.full()));
+            }
+        }
+        tx.execute(
+            &format!("INSERT OR REPLACE INTO {name} (id, expires_at, body) VALUES (?1, ?2, ?3)"),
+            params![id, as_sql_time(expires_at), body],
+        )
+        .map_err(unavailable)?;
+        tx.commit().map_err(unavailable)
+    }
+
+    /// Runs `f` on a row's body and keeps or deletes the row as it answers, in one
+    /// transaction; `Ok(false)` (without calling `f`) when there is no such row. The answer
+    /// is `Ok(true)` only once the change is committed.
+    fn update_row(
+        &self,
+        table: Table,
+        id: &str,
+        f: &mut dyn FnMut(&[u8]) -> Result<NewRow>,
+    ) -> Result<bool> {
+        let name = table.name();
         let mut connection = self.lock();
         let tx = connection
             .transaction_with_behavior(TransactionBehavior::Immediate)
             .map_err(unavailable)?;
         let body: Option<Vec<u8>> = tx
             .query_row(
-                "SELECT body FROM sessions WHERE id = ?1",
+                &format!("SELECT body FROM {name} WHERE id = ?1"),
                 params![id],
                 |row| row.get(0),
             )
@@ -392,16 +404,15 @@ impl SessionStore for SqliteConsentStore {
         let Some(body) = body.map(Zeroizing::new) else {
             return Ok(false);
         };
-        let mut session = Session::from_json(&body)?;
-        match f(&mut session) {
-            StoreAction::Remove => {
-                tx.execute("DELETE FROM sessions WHERE id = ?1", params![id])
+        match f(&body)? {
+            None => {
+                tx.execute(&format!("DELETE FROM {name} WHERE id = ?1"), params![id])
                     .map_err(unavailable)?;
             }
-            StoreAction::Keep => {
+            Some((expires_at, new)) => {
                 tx.execute(
-                    "UPDATE sessions SET body = ?2 WHERE id = ?1",
-                    params![id, Zeroizing::new(session.to_json()).as_bytes()],
+                    &format!("UPDATE {name} SET expires_at = ?2, body = ?3 WHERE id = ?1"),
+                    params![id, as_sql_time(expires_at), new.as_slice()],
                 )
                 .map_err(unavailable)?;
             }
