@@ -25,7 +25,8 @@ lib=/usr/lib/x86_64-linux-gnu/faketime/libfaketimeMT.so.1
 find_lib() {
     local found
     found=$(find /usr/lib /usr/local/lib -name libfaketimeMT.so.1 2> /dev/null | head -n 1)
-    [[ -n $found ]] && lib=$found
+    # An `if`, not `[[ ]] &&`: a function ending in a false test fails the script under -e.
+    if [[ -n $found ]]; then lib=$found; fi
 }
 find_lib
 if [[ ! -e $lib ]]; then
