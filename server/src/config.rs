@@ -162,7 +162,8 @@ pub enum StoreConfig {
         path: PathBuf,
         /// The most pending consents held.
         capacity: usize,
-        /// True for `synchronous = FULL` (every commit reaches the disk), false for NORMAL.
+        /// True for `synchronous = "full"` (an answered change is on disk: group commit), false
+        /// for `"normal"`.
         synchronous_full: bool,
     },
 }
