@@ -51,6 +51,14 @@ soname=$(readelf -d "$lib" | sed -n 's/.*(SONAME).*\[\(.*\)\]/\1/p')
 [[ $soname == libkycvs.so.0 ]] || fail "soname is '$soname', want libkycvs.so.0"
 echo "dist.sh: $(basename "$lib"): $size bytes, stripped, soname $soname"
 
+# The glibc the README's Install section promises is at least what the library asks for.
+promised=$(sed -n 's/^\*\*C\*\* (x86-64 Linux, glibc ≥ \([0-9.]*\)).*/\1/p' "$ROOT/README.md")
+[[ -n $promised ]] || fail "README.md has no '**C** (x86-64 Linux, glibc ≥ X.Y)' line"
+needed=$(objdump -T "$lib" | grep -o 'GLIBC_[0-9.]*' | sed 's/GLIBC_//' | sort -uV | tail -n 1)
+[[ $(printf '%s\n' "$needed" "$promised" | sort -V | tail -n 1) == "$promised" ]] ||
+    fail "the library needs glibc $needed, the README promises $promised"
+echo "dist.sh: needs glibc $needed, the README says $promised"
+
 exported=$(nm -D --defined-only "$lib" | awk '{print $3}')
 foreign=$(grep -v '^kycvs_' <<< "$exported" || true)
 [[ -z $foreign ]] || fail "libkycvs.so exports symbols outside kycvs_*: $(head -5 <<< "$foreign" | tr '\n' ' ')"
