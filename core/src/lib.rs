@@ -58,6 +58,7 @@ mod error;
 mod expiry;
 mod issuer;
 mod jose;
+mod schema;
 mod status;
 mod trust;
 mod verify;

@@ -14,10 +14,8 @@ ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 cd "$ROOT"
 WORK=$(mktemp -d)
 trap 'rm -rf "$WORK"' EXIT
-# The issue asked for 2 MB; the code itself is over 5 MB (the JSON-schema validator and its
-# regex engines alone take 2.5 MB), so the limit guards what stripping gives: 6.6 MB unstripped
-# fails it.
-MAX_SO_BYTES=6000000
+# The stripped shared library stays under 2 MB (about 1.5 MB now; unstripped it is far over).
+MAX_SO_BYTES=2000000
 
 need() {
     local tool=$1 package=$2

@@ -9,7 +9,8 @@
 //! error detail of this module quotes them.
 
 use crate::error::{Error, ErrorCode, Result};
-use crate::jose::json::{Json, truncate};
+use crate::jose::json::Json;
+use crate::schema::Schema;
 use crate::status::schedule::{DoseRecord, check_dose_records};
 use std::collections::{HashMap, HashSet};
 use std::fmt;
@@ -179,41 +180,7 @@ pub struct JsonlRegistry {
     mobiles: usize,
 }
 
-static REGISTRY_VALIDATOR: LazyLock<jsonschema::Validator> =
-    LazyLock::new(|| compile_schema(REGISTRY_SCHEMA));
-
-pub(crate) fn compile_schema(text: &str) -> jsonschema::Validator {
-    let schema: serde_json::Value =
-        serde_json::from_str(text).expect("the built-in schemas are JSON (tested)");
-    jsonschema::validator_for(&schema).expect("the built-in schemas compile (tested)")
-}
-
-/// The first schema violation of `value`, described by where it is and which keyword failed,
-/// never by the value itself (which may be a phone number or a name).
-pub(crate) fn schema_violation(
-    validator: &jsonschema::Validator,
-    value: &serde_json::Value,
-) -> Option<String> {
-    use jsonschema::error::ValidationErrorKind as Kind;
-    let error = validator.iter_errors(value).next()?;
-    let path = error.instance_path().to_string();
-    let path = if path.is_empty() { "/" } else { path.as_str() };
-    let what = match error.kind() {
-        Kind::Required { property } => {
-            format!(
-                "missing required member {}",
-                property.as_str().unwrap_or("?")
-            )
-        }
-        Kind::AdditionalProperties { unexpected } => format!(
-            "unexpected member {:?}",
-            truncate(unexpected.first().map(String::as_str).unwrap_or("?"))
-        ),
-        Kind::Type { .. } => "wrong type".to_owned(),
-        kind => format!("fails \"{}\"", kind.keyword()),
-    };
-    Some(format!("{path}: {what}"))
-}
+static REGISTRY_VALIDATOR: LazyLock<Schema> = LazyLock::new(|| Schema::compile(REGISTRY_SCHEMA));
 
 #[derive(serde::Deserialize)]
 struct RecordLine {
@@ -260,7 +227,7 @@ impl JsonlRegistry {
             let json = Json::parse(line.as_bytes())
                 .map_err(|_| bad("not one JSON object with unique member names".into()))?;
             let value = json.into_value();
-            if let Some(violation) = schema_violation(&REGISTRY_VALIDATOR, &value) {
+            if let Some(violation) = REGISTRY_VALIDATOR.violation(&value) {
                 return Err(bad(violation));
             }
             let record: RecordLine = serde_json::from_value(value)

@@ -4,8 +4,9 @@
 //! records; see [`VaccineSchedule::status`].
 
 use crate::error::{Error, ErrorCode, Result};
-use crate::issuer::registry::{compile_schema, normalize_name, schema_violation};
+use crate::issuer::registry::normalize_name;
 use crate::jose::json::{Json, truncate};
+use crate::schema::Schema;
 use crate::status::VaccinationStatus;
 use std::collections::HashMap;
 use std::fmt;
@@ -79,8 +80,7 @@ pub struct VaccineSchedule {
     lookup: HashMap<String, usize>,
 }
 
-static SCHEDULE_VALIDATOR: LazyLock<jsonschema::Validator> =
-    LazyLock::new(|| compile_schema(SCHEDULE_SCHEMA));
+static SCHEDULE_VALIDATOR: LazyLock<Schema> = LazyLock::new(|| Schema::compile(SCHEDULE_SCHEMA));
 
 static DEFAULT_SCHEDULE: LazyLock<VaccineSchedule> = LazyLock::new(|| {
     VaccineSchedule::from_json(DEFAULT_SCHEDULE_JSON.as_bytes())
@@ -116,7 +116,7 @@ impl VaccineSchedule {
         let value = Json::parse(bytes)
             .map_err(|_| bad("not one JSON object with unique member names".into()))?
             .into_value();
-        if let Some(violation) = schema_violation(&SCHEDULE_VALIDATOR, &value) {
+        if let Some(violation) = SCHEDULE_VALIDATOR.violation(&value) {
             return Err(bad(violation));
         }
         let file: ScheduleFile = serde_json::from_value(value)
