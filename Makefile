@@ -21,7 +21,7 @@ serve:
 	KYCVS_PORT=$(PORT) BOOKING_PORT=$(BOOKING_PORT) bash scripts/serve.sh
 
 test: lint test-rust test-backends test-vectors test-codegen test-c test-python test-service test-browser test-faketime test-examples test-fuzz \
-	test-c-dist test-sdist test-install
+	test-c-dist test-sdist test-install publish-check
 	@echo "make test: all suites passed"
 
 # The libraries and the CLI are offline: no dependency of kycvs-core, the C library, the Python module or the CLI
