@@ -21,7 +21,7 @@ import platform
 import subprocess
 import sys
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 BATCH_SIZES = [16, 64, 256, 1024]
 LOAD_AT_START = os.environ.get("KYCVS_BENCH_LOAD", "not recorded")
@@ -210,9 +210,63 @@ def main() -> None:
                   f"{cli['max_rss_kib'] / 1024:.1f} MiB (target <= 64 MiB: "
                   f"{'met' if cli['max_rss_kib'] <= 64 * 1024 else '**missed**'}), "
                   f"{cli['seconds']:.1f} s, {cli['lines']:,} verdict lines.", ""]
-    lines += service_section(load(results / "service.json"))
+    lines += replay_section(ns)
+    sqlite = load(results / "service.json")
+    redis = load(results / "service-redis.json")
+    lines += service_section(sqlite)
+    lines += redis_service_section(redis, sqlite)
     out.write_text("\n".join(lines))
     print("\n".join(lines))
+
+
+def replay_section(ns: Callable[..., tuple[float, float] | None]) -> list[str]:
+    """`verify_batch` of 1,024 fresh tokens, unguarded and guarded (benches/benches/replay.rs)."""
+    group = "verify_replay_1024"
+    unguarded = ns(group, "unguarded")
+    if not unguarded:
+        return []
+    lines = ["## Replay protection (criterion, `cargo bench -p kycvs-benches --bench replay`)", "",
+             "`verify_batch` of 1,024 same-key tokens never seen before, one thread; speed "
+             "against the unguarded batch in the same run (1.0 = no cost).", "",
+             "| guard | µs per token | speed vs unguarded | ratio of medians | target | |",
+             "|---|---:|---:|---:|---:|---|",
+             f"| none | {unguarded[0] / 1024 / 1000:.2f} | 1.00 | 1.00 | | |"]
+    for name, label, target in (("memory_guard", "in-memory `ReplayGuard`", None),
+                                ("redis_guard", "`RedisReplayStore` (real redis-server)", 0.8)):
+        guarded = ns(group, name)
+        if not guarded:
+            continue
+        best, median = unguarded[0] / guarded[0], unguarded[1] / guarded[1]
+        lines.append(f"| {label} | {guarded[0] / 1024 / 1000:.2f} | {best:.2f} | {median:.2f} | "
+                     f"{'>= ' + str(target) if target else ''} | {verdict(best, target)} |")
+    return lines + [""]
+
+
+def redis_service_section(redis: dict[str, Any] | None,
+                          sqlite: dict[str, Any] | None) -> list[str]:
+    """Several kycvs-server instances on one Redis (`kycvs-load --store redis`)."""
+    if not redis:
+        return []
+    errors = sum(redis["errors"].values()) + sum(redis["bad_tokens"].values())
+    lines = [f"## Service on Redis ({redis['instances']} instances, `kycvs-load --store redis "
+             f"--instances {redis['instances']}`)", "",
+             f"The same flows against {redis['instances']} kycvs-server processes sharing one "
+             "redis-server (Unix socket, AOF with `appendfsync always`); each flow begins on "
+             "one instance and completes on the next. Load average "
+             f"{redis['loadavg_start']} at the start, {redis['loadavg_end']} at the end.", "",
+             "| figure | Redis | SQLite, one instance |", "|---|---:|---:|"]
+
+    def pair(label: str, key: str, fmt: str) -> None:
+        theirs = format(sqlite[key], fmt) if sqlite else ""
+        lines.append(f"| {label} | {format(redis[key], fmt)} | {theirs} |")
+
+    pair("flows/s", "flows_per_s", ",.0f")
+    pair("flow latency p50 (ms)", "flow_p50_ms", ".1f")
+    pair("flow latency p99 (ms)", "flow_p99_ms", ".1f")
+    pair("servers' CPU (% of one core)", "server_cpu_pct", ".0f")
+    lines += ["", f"Errors and unverifiable tokens: {errors}; largest instance's peak RSS "
+              f"{redis['hwm_kib'] / 1024:.1f} MiB."]
+    return lines + [""]
 
 
 def service_section(svc: dict[str, Any] | None) -> list[str]:

@@ -5,7 +5,9 @@
 #   2. benches/python: the Python binding beside PyJWT (cryptography) and PyNaCl;
 #   3. benches/c: the C API beside libsodium;
 #   4. the CLI's peak memory over 1,000,000 tokens on stdin;
-#   5. the service under load (benches/service.sh: kycvs-load against the release kycvs-server).
+#   5. the service under load (benches/service.sh: kycvs-load against the release kycvs-server),
+#      on SQLite and as two instances on one Redis;
+#   criterion's replay bench (benches/benches/replay.rs) beside step 1: guarded batches.
 # Set RUSTFLAGS="-C target-cpu=native" for a build tuned to this CPU (README: "Performance").
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -22,6 +24,9 @@ step() { printf '\n== %s\n' "$*" >&2; }
 
 step "criterion"
 cargo bench -p kycvs-benches --bench verify
+step "criterion: replay protection (a real redis-server)"
+bash scripts/test-deps.sh
+cargo bench -p kycvs-benches --bench replay
 
 step "python"
 bash benches/python/bench.sh --json "$results/python.json"
@@ -36,6 +41,8 @@ bash benches/cli-memory.sh 1000000 "$results/cli.json"
 
 step "service: complete consent flows over loopback"
 bash benches/service.sh --json "$results/service.json"
+step "service: two instances on one Redis"
+bash benches/service.sh --store redis --instances 2 --json "$results/service-redis.json"
 
 step "report"
 python3 benches/report.py "$target" benches/RESULTS.md

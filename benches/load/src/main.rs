@@ -8,6 +8,11 @@
 //! server's peak memory against the targets of the service, and verifies every token it
 //! obtained with kycvs-core against the JWKS the server publishes.
 //!
+//! With `--store redis --instances N` it starts a `redis-server` of its own (a Unix socket
+//! in the run's directory, AOF with `appendfsync always`, as durable as the SQLite default)
+//! and N `kycvs-server` processes sharing it; each flow begins on one instance and completes
+//! on the next, so every completion is served by an instance that did not begin it.
+//!
 //! The OTPs are read from the `log` sender's file, as a developer reads them: the file is
 //! tailed incrementally and each number maps to its latest OTP. Each client owns its own
 //! people, one flow at a time, so a number never has two flows in flight. The `log` sender
@@ -58,6 +63,15 @@ struct Args {
     /// The SQLite store's `synchronous` setting.
     #[arg(long, value_enum, default_value_t = Sync::Full)]
     synchronous: Sync,
+    /// Where the servers keep consents.
+    #[arg(long, value_enum, default_value_t = StoreKind::Sqlite)]
+    store: StoreKind,
+    /// kycvs-server processes (more than one needs `--store redis`).
+    #[arg(long, default_value_t = 1)]
+    instances: usize,
+    /// The redis-server binary for `--store redis`.
+    #[arg(long, value_name = "PATH", default_value = "redis-server")]
+    redis_server: PathBuf,
     /// The directory for the server's keys, configuration and state (created; must not
     /// exist). Default: a new directory in the system's temporary directory, removed after.
     #[arg(long, value_name = "DIR")]
@@ -75,6 +89,28 @@ enum Sync {
     /// WAL commits reach the disk at checkpoints: durable across a crash of the process,
     /// not of the machine.
     Normal,
+}
+
+/// The consent store the servers run on.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+enum StoreKind {
+    /// One SQLite file (the default store).
+    Sqlite,
+    /// One Redis shared by every instance.
+    Redis,
+}
+
+impl Args {
+    /// How the store is described in the report.
+    fn store_label(&self) -> String {
+        match self.store {
+            StoreKind::Sqlite => format!("SQLite synchronous = {}", self.synchronous.as_str()),
+            StoreKind::Redis => format!(
+                "{} instance(s) on one Redis (appendfsync always)",
+                self.instances
+            ),
+        }
+    }
 }
 
 impl Sync {
@@ -167,11 +203,21 @@ fn prepare(server: &Path, dir: &Path, args: &Args) -> Result<(PathBuf, String), 
             format!("registry = {}", toml_string(&registry)),
         ),
         (
-            "path = \"state/consents.db\"".to_owned(),
-            format!(
-                "path = \"state/consents.db\"\nsynchronous = \"{}\"",
-                args.synchronous.as_str()
-            ),
+            "kind = \"sqlite\"\npath = \"state/consents.db\"".to_owned(),
+            match args.store {
+                StoreKind::Sqlite => format!(
+                    "kind = \"sqlite\"\npath = \"state/consents.db\"\nsynchronous = \"{}\"",
+                    args.synchronous.as_str()
+                ),
+                StoreKind::Redis => format!(
+                    "kind = \"redis\"\nurl = {}\npool_size = {}",
+                    toml_string(Path::new(&format!(
+                        "unix://{}",
+                        redis_socket(dir).display()
+                    ))),
+                    args.concurrency.clamp(8, 64)
+                ),
+            },
         ),
     ] {
         if !text.contains(&from) {
@@ -200,6 +246,50 @@ fn prepare(server: &Path, dir: &Path, args: &Args) -> Result<(PathBuf, String), 
         .ok_or("client add printed no client_secret")?
         .to_owned();
     Ok((config, secret))
+}
+
+/// The Unix socket of the run's own redis-server.
+fn redis_socket(dir: &Path) -> PathBuf {
+    dir.join("redis.sock")
+}
+
+/// Starts a redis-server on a Unix socket in `dir` (no TCP port) and waits until it answers.
+fn start_redis(redis: &Path, dir: &Path) -> Result<Child, Failure> {
+    let socket = redis_socket(dir);
+    let mut child = Command::new(redis)
+        .args(["--port", "0", "--unixsocket"])
+        .arg(&socket)
+        .args([
+            "--unixsocketperm",
+            "700",
+            "--save",
+            "",
+            "--appendonly",
+            "yes",
+        ])
+        .args(["--appendfsync", "always", "--dir"])
+        .arg(dir)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(std::fs::File::create(dir.join("redis.log"))?)
+        .spawn()
+        .map_err(|e| format!("{}: {e} (apt-get install redis-server)", redis.display()))?;
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while Instant::now() < deadline {
+        if let Ok(mut stream) = std::os::unix::net::UnixStream::connect(&socket) {
+            let mut answer = [0u8; 7];
+            if stream.write_all(b"PING\r\n").is_ok()
+                && stream.read_exact(&mut answer).is_ok()
+                && &answer == b"+PONG\r\n"
+            {
+                return Ok(child);
+            }
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let _ = child.kill();
+    let _ = child.wait();
+    Err("redis-server did not answer on its socket within 10 s".into())
 }
 
 fn toml_string(path: &Path) -> String {
@@ -302,7 +392,8 @@ impl SmsTail {
 /// What every client shares.
 struct Shared {
     http: reqwest::Client,
-    url: String,
+    /// One per instance.
+    urls: Vec<String>,
     authorization: String,
     sms: Mutex<SmsTail>,
     measure_from: Instant,
@@ -331,12 +422,14 @@ fn micros(d: Duration) -> u32 {
 /// `http_<status>` / `transport`).
 async fn post(
     shared: &Shared,
+    instance: usize,
     path: &str,
     body: &serde_json::Value,
 ) -> Result<serde_json::Value, String> {
+    let url = &shared.urls[instance % shared.urls.len()];
     let response = shared
         .http
-        .post(format!("{}{path}", shared.url))
+        .post(format!("{url}{path}"))
         .header("authorization", &shared.authorization)
         .json(body)
         .send()
@@ -379,6 +472,7 @@ async fn client(shared: Arc<Shared>, index: usize, stride: usize, people: usize)
         let started = Instant::now();
         let begun = post(
             &shared,
+            index,
             "/v1/consents",
             &serde_json::json!({"mobile": p.mobile, "name": p.name, "nonce": nonce}),
         )
@@ -399,8 +493,10 @@ async fn client(shared: Arc<Shared>, index: usize, stride: usize, people: usize)
                         Ok(None) => Some("sms: no OTP in the log after begin".into()),
                         Ok(Some(otp)) => {
                             let completing = Instant::now();
+                            // The next instance: with several, never the one that began it.
                             let completed = post(
                                 &shared,
+                                index + 1,
                                 &format!("/v1/consents/{id}/complete"),
                                 &serde_json::json!({"otp": otp}),
                             )
@@ -448,6 +544,9 @@ fn run(args: &Args) -> Result<bool, Failure> {
     if args.concurrency == 0 || args.duration == 0 {
         return Err("--concurrency and --duration must be at least 1".into());
     }
+    if args.instances == 0 || (args.instances > 1 && args.store != StoreKind::Redis) {
+        return Err("--instances must be 1, or more with --store redis".into());
+    }
     if args.people < args.concurrency {
         return Err("--people must be at least --concurrency".into());
     }
@@ -485,20 +584,41 @@ fn run(args: &Args) -> Result<bool, Failure> {
 
 fn measure(args: &Args, server: &Path, dir: &Path) -> Result<bool, Failure> {
     eprintln!(
-        "kycvs-load: {} people, {} clients, {} s warm-up + {} s, SQLite synchronous = {}, in {}",
+        "kycvs-load: {} people, {} clients, {} s warm-up + {} s, {}, in {}",
         args.people,
         args.concurrency,
         args.warmup,
         args.duration,
-        args.synchronous.as_str(),
+        args.store_label(),
         dir.display()
     );
     let (config, secret) = prepare(server, dir, args)?;
-    let (mut child, url) = start(server, &config, &dir.join("server.log"))?;
-    let pid = child.id().to_string();
-    let result = drive(args, dir, &url, &secret, &pid);
-    let _ = child.kill();
-    let _ = child.wait();
+    let mut children = Vec::new();
+    if args.store == StoreKind::Redis {
+        children.push(start_redis(&args.redis_server, dir)?);
+    }
+    let mut urls = Vec::new();
+    let mut pids = Vec::new();
+    let mut started = Ok(());
+    for i in 0..args.instances {
+        match start(server, &config, &dir.join(format!("server-{i}.log"))) {
+            Ok((child, url)) => {
+                pids.push(child.id().to_string());
+                children.push(child);
+                urls.push(url);
+            }
+            Err(e) => {
+                started = Err(e);
+                break;
+            }
+        }
+    }
+    let result = started.and_then(|()| drive(args, dir, &urls, &secret, &pids));
+    // The servers first, then Redis.
+    for child in children.iter_mut().rev() {
+        let _ = child.kill();
+        let _ = child.wait();
+    }
     let (figures, ok) = result?;
     print!("{}", figures.text);
     if let Some(path) = &args.json {
@@ -512,14 +632,24 @@ struct Figures {
     json: serde_json::Value,
 }
 
+/// Summed over the server processes (for memory: the largest one's).
+fn sum_over(pids: &[String], f: impl Fn(&str) -> Option<f64>) -> Option<f64> {
+    pids.iter().map(|pid| f(pid)).sum()
+}
+
+fn max_kib(pids: &[String], field: &str) -> u64 {
+    (pids.iter().filter_map(|pid| proc_kib(pid, field)).max()).unwrap_or(0)
+}
+
 fn drive(
     args: &Args,
     dir: &Path,
-    url: &str,
+    urls: &[String],
     secret: &str,
-    pid: &str,
+    pids: &[String],
 ) -> Result<(Figures, bool), Failure> {
-    let rss_started_kib = proc_kib(pid, "VmRSS").unwrap_or(0);
+    let url = &urls[0];
+    let rss_started_kib = max_kib(pids, "VmRSS");
     let ticks = clock_ticks();
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
@@ -557,7 +687,7 @@ fn drive(
     let end = measure_from + Duration::from_secs(args.duration);
     let shared = Arc::new(Shared {
         http,
-        url: url.to_owned(),
+        urls: urls.to_vec(),
         authorization,
         sms: Mutex::new(sms),
         measure_from,
@@ -568,9 +698,10 @@ fn drive(
             .map(|i| tokio::spawn(client(shared.clone(), i, args.concurrency, args.people)))
             .collect();
         tokio::time::sleep_until(measure_from.into()).await;
-        let cpu_from = (cpu_seconds(pid, ticks), cpu_seconds("self", ticks));
+        let servers_cpu = || sum_over(pids, |pid| cpu_seconds(pid, ticks));
+        let cpu_from = (servers_cpu(), cpu_seconds("self", ticks));
         tokio::time::sleep_until(end.into()).await;
-        let cpu_to = (cpu_seconds(pid, ticks), cpu_seconds("self", ticks));
+        let cpu_to = (servers_cpu(), cpu_seconds("self", ticks));
         let mut tallies = Vec::new();
         for c in clients {
             tallies.push(c.await);
@@ -578,8 +709,8 @@ fn drive(
         (tallies, (cpu_from, cpu_to))
     });
     let load_ended = loadavg();
-    let rss_ended_kib = proc_kib(pid, "VmRSS").unwrap_or(0);
-    let hwm_kib = proc_kib(pid, "VmHWM").unwrap_or(0);
+    let rss_ended_kib = max_kib(pids, "VmRSS");
+    let hwm_kib = max_kib(pids, "VmHWM");
     let mut all = Tally::default();
     for tally in tallies {
         let tally = tally?;
@@ -625,7 +756,7 @@ fn drive(
     let mark = |met: bool| if met { "met" } else { "MISSED" };
     let targets = [
         (
-            "flows/s with SQLite",
+            "flows/s",
             format!(">= {TARGET_FLOWS_PER_S}"),
             format!("{flows_per_s:.0}"),
             flows_per_s >= TARGET_FLOWS_PER_S,
@@ -654,11 +785,11 @@ fn drive(
     writeln!(
         w,
         "kycvs-server under load: {} concurrent flows, {} s measured after {} s warm-up, \
-         SQLite synchronous = {}, {} people",
+         {}, {} people",
         args.concurrency,
         args.duration,
         args.warmup,
-        args.synchronous.as_str(),
+        args.store_label(),
         args.people
     )?;
     writeln!(
@@ -698,8 +829,8 @@ fn drive(
     }
     writeln!(
         w,
-        "server:    RSS {:.1} MiB after start-up, {:.1} MiB at the end, peak (VmHWM) {hwm_mib:.1} MiB; \
-         CPU {server_cpu:.0}% of one core",
+        "server:    RSS {:.1} MiB after start-up, {:.1} MiB at the end, peak (VmHWM) {hwm_mib:.1} MiB \
+         (the largest instance); CPU {server_cpu:.0}% of one core (all instances)",
         rss_started_kib as f64 / 1024.0,
         rss_ended_kib as f64 / 1024.0
     )?;
@@ -718,6 +849,8 @@ fn drive(
         "duration_s": args.duration,
         "people": args.people,
         "synchronous": args.synchronous.as_str(),
+        "store": format!("{:?}", args.store).to_lowercase(),
+        "instances": args.instances,
         "loadavg_start": load_started,
         "loadavg_end": load_ended,
         "flows": flows,
