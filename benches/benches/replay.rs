@@ -8,78 +8,13 @@
 //! Redis-guarded batch at ≥ 0.8 × the unguarded one's speed (`make bench` reports it).
 
 use criterion::{BatchSize, Criterion, Throughput, criterion_group, criterion_main};
-use kycvs_benches::{Batch, NOW};
+use kycvs_benches::{Batch, NOW, RedisServer};
 use kycvs_core::{ReplayGuard, ReplayStore, Verifier};
-use std::io::{Read as _, Write as _};
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::path::Path;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 const N: usize = 1024;
-
-/// A redis-server on a Unix socket, killed (and its directory removed) on drop.
-struct Redis {
-    child: Child,
-    dir: PathBuf,
-}
-
-impl Redis {
-    fn start() -> Redis {
-        let dir = std::env::temp_dir().join(format!("kycvs-bench-redis-{}", std::process::id()));
-        std::fs::create_dir_all(&dir).expect("temporary directory");
-        let socket = dir.join("redis.sock");
-        let child = Command::new("redis-server")
-            .args(["--port", "0", "--unixsocket"])
-            .arg(&socket)
-            .args([
-                "--unixsocketperm",
-                "700",
-                "--save",
-                "",
-                "--appendonly",
-                "yes",
-            ])
-            .args(["--appendfsync", "everysec", "--dir"])
-            .arg(&dir)
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("redis-server (apt-get install redis-server)");
-        let redis = Redis { child, dir };
-        redis.wait_ready(&socket);
-        redis
-    }
-
-    fn wait_ready(&self, socket: &Path) {
-        let deadline = Instant::now() + Duration::from_secs(10);
-        while Instant::now() < deadline {
-            if let Ok(mut s) = std::os::unix::net::UnixStream::connect(socket) {
-                let mut answer = [0u8; 7];
-                if s.write_all(b"PING\r\n").is_ok()
-                    && s.read_exact(&mut answer).is_ok()
-                    && &answer == b"+PONG\r\n"
-                {
-                    return;
-                }
-            }
-            std::thread::sleep(Duration::from_millis(50));
-        }
-        panic!("redis-server did not answer within 10 s");
-    }
-
-    fn url(&self) -> String {
-        format!("unix://{}", self.dir.join("redis.sock").display())
-    }
-}
-
-impl Drop for Redis {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-        let _ = std::fs::remove_dir_all(&self.dir);
-    }
-}
 
 /// Fresh tokens and a verifier guarded by `store` (none: unguarded).
 fn fresh(store: Option<&Arc<dyn ReplayStore>>) -> (Verifier, Vec<String>) {
@@ -96,7 +31,10 @@ fn verify_replay(c: &mut Criterion) {
         .num_threads(1)
         .build()
         .expect("thread pool");
-    let redis = Redis::start();
+    let dir = std::env::temp_dir().join(format!("kycvs-bench-redis-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("a temporary directory");
+    let redis =
+        RedisServer::start(Path::new("redis-server"), &dir, "everysec").expect("redis-server");
     let memory: Arc<dyn ReplayStore> =
         Arc::new(ReplayGuard::new(1 << 22).expect("an in-memory guard"));
     let in_redis: Arc<dyn ReplayStore> = Arc::new(
@@ -126,6 +64,8 @@ fn verify_replay(c: &mut Criterion) {
         });
     }
     group.finish();
+    drop(redis);
+    let _ = std::fs::remove_dir_all(&dir);
 }
 
 criterion_group! {

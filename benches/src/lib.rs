@@ -1,6 +1,9 @@
 //! Shared fixtures for the kycvs benchmarks (`benches/benches/`): issuer keys, tokens and the
 //! equivalent raw Ed25519 and JWT inputs, so that every bench sits beside its baseline on the
-//! same bytes.
+//! same bytes; and a redis-server of their own ([`RedisServer`]).
+
+mod redis_server;
+pub use redis_server::RedisServer;
 
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;

@@ -21,6 +21,7 @@
 
 use base64::Engine as _;
 use clap::{Parser, ValueEnum};
+use kycvs_benches::RedisServer;
 use kycvs_core::{BatchItem, Policy, TrustStore, Verifier, unix_now};
 use std::collections::{BTreeMap, HashMap};
 use std::fmt::Write as _;
@@ -183,7 +184,12 @@ fn checked(command: &mut Command, what: &str) -> Result<String, Failure> {
 
 /// `init`, the configuration edits, `client add`: the configuration file and the client's
 /// secret.
-fn prepare(server: &Path, dir: &Path, args: &Args) -> Result<(PathBuf, String), Failure> {
+fn prepare(
+    server: &Path,
+    dir: &Path,
+    args: &Args,
+    redis_url: Option<&str>,
+) -> Result<(PathBuf, String), Failure> {
     checked(
         Command::new(server).args(["init", "--dir"]).arg(dir).args([
             "--issuer",
@@ -211,10 +217,7 @@ fn prepare(server: &Path, dir: &Path, args: &Args) -> Result<(PathBuf, String), 
                 ),
                 StoreKind::Redis => format!(
                     "kind = \"redis\"\nurl = {}\npool_size = {}",
-                    toml_string(Path::new(&format!(
-                        "unix://{}",
-                        redis_socket(dir).display()
-                    ))),
+                    toml_string(Path::new(redis_url.ok_or("no redis-server")?)),
                     args.concurrency.clamp(8, 64)
                 ),
             },
@@ -246,50 +249,6 @@ fn prepare(server: &Path, dir: &Path, args: &Args) -> Result<(PathBuf, String), 
         .ok_or("client add printed no client_secret")?
         .to_owned();
     Ok((config, secret))
-}
-
-/// The Unix socket of the run's own redis-server.
-fn redis_socket(dir: &Path) -> PathBuf {
-    dir.join("redis.sock")
-}
-
-/// Starts a redis-server on a Unix socket in `dir` (no TCP port) and waits until it answers.
-fn start_redis(redis: &Path, dir: &Path) -> Result<Child, Failure> {
-    let socket = redis_socket(dir);
-    let mut child = Command::new(redis)
-        .args(["--port", "0", "--unixsocket"])
-        .arg(&socket)
-        .args([
-            "--unixsocketperm",
-            "700",
-            "--save",
-            "",
-            "--appendonly",
-            "yes",
-        ])
-        .args(["--appendfsync", "always", "--dir"])
-        .arg(dir)
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(std::fs::File::create(dir.join("redis.log"))?)
-        .spawn()
-        .map_err(|e| format!("{}: {e} (apt-get install redis-server)", redis.display()))?;
-    let deadline = Instant::now() + Duration::from_secs(10);
-    while Instant::now() < deadline {
-        if let Ok(mut stream) = std::os::unix::net::UnixStream::connect(&socket) {
-            let mut answer = [0u8; 7];
-            if stream.write_all(b"PING\r\n").is_ok()
-                && stream.read_exact(&mut answer).is_ok()
-                && &answer == b"+PONG\r\n"
-            {
-                return Ok(child);
-            }
-        }
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    let _ = child.kill();
-    let _ = child.wait();
-    Err("redis-server did not answer on its socket within 10 s".into())
 }
 
 fn toml_string(path: &Path) -> String {
@@ -592,11 +551,17 @@ fn measure(args: &Args, server: &Path, dir: &Path) -> Result<bool, Failure> {
         args.store_label(),
         dir.display()
     );
-    let (config, secret) = prepare(server, dir, args)?;
+    let redis = match args.store {
+        StoreKind::Redis => Some(RedisServer::start(&args.redis_server, dir, "always")?),
+        StoreKind::Sqlite => None,
+    };
+    let (config, secret) = prepare(
+        server,
+        dir,
+        args,
+        redis.as_ref().map(|r| r.url()).as_deref(),
+    )?;
     let mut children = Vec::new();
-    if args.store == StoreKind::Redis {
-        children.push(start_redis(&args.redis_server, dir)?);
-    }
     let mut urls = Vec::new();
     let mut pids = Vec::new();
     let mut started = Ok(());
@@ -615,10 +580,11 @@ fn measure(args: &Args, server: &Path, dir: &Path) -> Result<bool, Failure> {
     }
     let result = started.and_then(|()| drive(args, dir, &urls, &secret, &pids));
     // The servers first, then Redis.
-    for child in children.iter_mut().rev() {
+    for child in &mut children {
         let _ = child.kill();
         let _ = child.wait();
     }
+    drop(redis);
     let (figures, ok) = result?;
     print!("{}", figures.text);
     if let Some(path) = &args.json {
