@@ -158,15 +158,8 @@ impl Schema {
                     return fails("maxItems");
                 }
                 let schema = self.items.as_deref()?;
-                items.iter().enumerate().find_map(|(i, item)| {
-                    let len = path.len();
-                    path.push_str(&format!("/{i}"));
-                    let found = schema.check(item, path);
-                    if found.is_none() {
-                        path.truncate(len);
-                    }
-                    found
-                })
+                (items.iter().enumerate())
+                    .find_map(|(i, item)| schema.check_under(item, &i.to_string(), path))
             }
             Value::String(s) => {
                 let chars = s.chars().count();
@@ -206,16 +199,22 @@ impl Schema {
             return Some(format!("unexpected member {:?}", truncate(extra)));
         }
         self.properties.iter().find_map(|(name, schema)| {
-            let member = members.get(name)?;
-            let len = path.len();
-            path.push('/');
-            path.push_str(&name.replace('~', "~0").replace('/', "~1"));
-            let found = schema.check(member, path);
-            if found.is_none() {
-                path.truncate(len);
-            }
-            found
+            let segment = name.replace('~', "~0").replace('/', "~1");
+            schema.check_under(members.get(name)?, &segment, path)
         })
+    }
+
+    /// Checks `value`, the member or item `segment` (a JSON pointer segment) of `path`;
+    /// `path` is left pointing at a violation, and restored when there is none.
+    fn check_under(&self, value: &Value, segment: &str, path: &mut String) -> Option<String> {
+        let len = path.len();
+        path.push('/');
+        path.push_str(segment);
+        let found = self.check(value, path);
+        if found.is_none() {
+            path.truncate(len);
+        }
+        found
     }
 }
 
