@@ -17,9 +17,8 @@ use kycvs_core::{
     ConsentStore, Error, ErrorCode, PendingConsent, ReplayEntry, ReplayStore, Result, StoreAction,
 };
 use std::fmt;
-use std::sync::Mutex;
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::time::Duration;
+use std::sync::{Condvar, Mutex};
+use std::time::{Duration, Instant};
 use zeroize::Zeroizing;
 
 /// How to reach Redis.
@@ -48,12 +47,22 @@ impl RedisConfig {
     }
 }
 
-/// A few connections to one Redis, opened lazily and dropped after any error.
+/// At most `pool_size` connections to one Redis, opened lazily, lent to one caller at a
+/// time and dropped after any error. A caller waits for a free connection at most one
+/// timeout, so when Redis stalls (paused, overloaded) every call ends within about two
+/// timeouts — one waiting, one on the wire — instead of queueing behind the stalled ones.
 struct Pool {
     client: redis::Client,
-    slots: Vec<Mutex<Option<redis::Connection>>>,
-    next: AtomicUsize,
+    size: usize,
     timeout: Duration,
+    state: Mutex<PoolState>,
+    returned: Condvar,
+}
+
+struct PoolState {
+    idle: Vec<redis::Connection>,
+    /// Connections lent out or being opened, plus the idle ones.
+    open: usize,
 }
 
 impl Pool {
@@ -64,75 +73,114 @@ impl Pool {
         let client = redis::Client::open(config.url.as_str()).map_err(|e| e.to_string())?;
         Ok(Pool {
             client,
-            slots: (0..config.pool_size).map(|_| Mutex::new(None)).collect(),
-            next: AtomicUsize::new(0),
+            size: config.pool_size,
             timeout: config.timeout,
+            state: Mutex::new(PoolState {
+                idle: Vec::new(),
+                open: 0,
+            }),
+            returned: Condvar::new(),
         })
     }
 
     /// Runs `f` on a connection; a failed call drops its connection so that the next one
-    /// reconnects. A connection that was opened before and fails with a connection error
-    /// (Redis restarted meanwhile) is replaced and `f` runs once more on the new one: every
-    /// caller's operation is safe to repeat (a repeated replay record can only refuse, a
-    /// repeated transaction re-reads).
+    /// reconnects. A connection that was opened before and fails with an I/O error other
+    /// than a timeout (Redis restarted meanwhile) is replaced and `f` runs once more on the
+    /// new one: every caller's operation is safe to repeat (a repeated replay record can
+    /// only refuse, a repeated transaction re-reads). A timeout is never repeated.
     fn with<T>(
         &self,
         mut f: impl FnMut(&mut redis::Connection) -> redis::RedisResult<T>,
     ) -> redis::RedisResult<T> {
-        let slot = &self.slots[self.next.fetch_add(1, Ordering::Relaxed) % self.slots.len()];
-        let mut guard = slot.lock().unwrap_or_else(|e| e.into_inner());
-        let reused = guard.is_some();
-        let result = self.run(&mut guard, &mut f);
-        match result {
-            Err(e)
-                if reused
-                    && (e.is_io_error()
-                        || e.is_connection_dropped()
-                        || e.is_connection_refusal()) =>
-            {
-                self.run(&mut guard, &mut f)
+        let (mut connection, reused) = match self.lease(Instant::now() + self.timeout)? {
+            Some(connection) => (connection, true),
+            None => (self.connect()?, false),
+        };
+        let mut result = f(&mut connection);
+        if let Err(e) = &result
+            && reused
+            && e.is_io_error()
+            && !e.is_timeout()
+        {
+            connection = self.connect()?;
+            result = f(&mut connection);
+        }
+        self.give_back(result.is_ok().then_some(connection));
+        result
+    }
+
+    /// An idle connection, or `None` when the caller may open a new one (counted as open
+    /// already); waits until `deadline` for one to come back when all are lent out.
+    fn lease(&self, deadline: Instant) -> redis::RedisResult<Option<redis::Connection>> {
+        let mut state = self.state.lock().unwrap_or_else(|e| e.into_inner());
+        loop {
+            if let Some(connection) = state.idle.pop() {
+                return Ok(Some(connection));
             }
-            other => other,
+            if state.open < self.size {
+                state.open += 1;
+                return Ok(None);
+            }
+            let left = deadline.saturating_duration_since(Instant::now());
+            if left.is_zero() {
+                return Err(std::io::Error::new(
+                    std::io::ErrorKind::TimedOut,
+                    "every Redis connection is busy",
+                )
+                .into());
+            }
+            state = self
+                .returned
+                .wait_timeout(state, left)
+                .unwrap_or_else(|e| e.into_inner())
+                .0;
         }
     }
 
-    fn run<T>(
-        &self,
-        slot: &mut Option<redis::Connection>,
-        f: &mut impl FnMut(&mut redis::Connection) -> redis::RedisResult<T>,
-    ) -> redis::RedisResult<T> {
-        if slot.is_none() {
-            let connection = self.client.get_connection_with_timeout(self.timeout)?;
-            connection.set_read_timeout(Some(self.timeout))?;
-            connection.set_write_timeout(Some(self.timeout))?;
-            *slot = Some(connection);
+    /// Opens a connection for a leased place, giving the place back when that fails.
+    fn connect(&self) -> redis::RedisResult<redis::Connection> {
+        let opened = self
+            .client
+            .get_connection_with_timeout(self.timeout)
+            .and_then(|connection| {
+                connection.set_read_timeout(Some(self.timeout))?;
+                connection.set_write_timeout(Some(self.timeout))?;
+                Ok(connection)
+            });
+        if opened.is_err() {
+            self.give_back(None);
         }
-        let connection = slot.as_mut().expect("just opened");
-        let result = f(connection);
-        if result.is_err() {
-            *slot = None;
+        opened
+    }
+
+    /// Returns a leased place: its connection back to the idle ones, or `None` to close it.
+    fn give_back(&self, connection: Option<redis::Connection>) {
+        let mut state = self.state.lock().unwrap_or_else(|e| e.into_inner());
+        match connection {
+            Some(connection) => state.idle.push(connection),
+            None => state.open -= 1,
         }
-        result
+        drop(state);
+        self.returned.notify_one();
     }
 }
 
-/// Atomically records each key with its TTL unless it exists; answers 1 (new) or 0 per key.
-const REPLAY_SCRIPT: &str = r"
-local out = {}
-for i = 1, #KEYS do
-  if redis.call('SET', KEYS[i], '1', 'NX', 'EX', tonumber(ARGV[i])) then
-    out[i] = 1
-  else
-    out[i] = 0
-  end
-end
-return out
-";
+/// Records token ids in Redis; the one source of the Python and C copies (`make codegen`).
+const REPLAY_SCRIPT: &str = include_str!("replay.lua");
+
+/// Seconds of keep-until time whose token ids share one hash: an hour, the largest leeway
+/// (`kycvs_core::MAX_LEEWAY`), so that the keep-until times two verifiers compute for one
+/// token lie in the same or neighbouring hours, all of which the script looks in.
+pub const REPLAY_BUCKET_SECONDS: u64 = 3600;
 
 /// A [`ReplayStore`] in Redis, shared by every verifier that uses the same Redis and
-/// prefix: `{prefix}replay:{jti}` set with `NX` and a TTL of `keep_until - now` seconds, all
-/// of one call in one script (one round trip). The Python module `kycvs.redis` uses the same
-/// keys, so Rust and Python verifiers share one memory.
+/// prefix. Token ids are fields of one hash per hour of keep-until time,
+/// `{prefix}replay:{keep_until / 3600}`, kept until the end of that hour by the verifier's
+/// clock; a token id counts as seen when it is in its own hour's hash or in the hour before
+/// or after. All of one call is one script run (`redis/src/replay.lua`, one round trip, a
+/// few hash commands per hour instead of one key per token). Python's `kycvs.redis` and the
+/// C reference callback (`examples/redis/`) use the same keys and script, so verifiers in
+/// every language share one memory.
 pub struct RedisReplayStore {
     pool: Pool,
     prefix: String,
@@ -149,6 +197,34 @@ impl RedisReplayStore {
             script: redis::Script::new(REPLAY_SCRIPT),
         })
     }
+
+    /// The script's keys and arguments for `entries` at `now`: three keys per hour (the one
+    /// before, the hour itself, the one after), the hour count, each hour's remaining
+    /// seconds, then (hour index, jti) per entry.
+    fn invocation(&self, entries: &[ReplayEntry<'_>], now: u64) -> redis::ScriptInvocation<'_> {
+        let mut hours: Vec<u64> = entries
+            .iter()
+            .map(|e| e.keep_until / REPLAY_BUCKET_SECONDS)
+            .collect();
+        hours.sort_unstable();
+        hours.dedup();
+        let mut invocation = self.script.prepare_invoke();
+        invocation.arg(hours.len());
+        for &hour in &hours {
+            for key in [hour.saturating_sub(1), hour, hour.saturating_add(1)] {
+                invocation.key(format!("{}replay:{key}", self.prefix));
+            }
+            let end = hour.saturating_add(1).saturating_mul(REPLAY_BUCKET_SECONDS);
+            invocation.arg(end.saturating_sub(now).max(1));
+        }
+        for entry in entries {
+            let hour = entry.keep_until / REPLAY_BUCKET_SECONDS;
+            // Found: `hours` holds every entry's hour.
+            let index = hours.binary_search(&hour).unwrap_or_default() + 1;
+            invocation.arg(index).arg(entry.jti);
+        }
+        invocation
+    }
 }
 
 impl fmt::Debug for RedisReplayStore {
@@ -164,15 +240,8 @@ impl ReplayStore for RedisReplayStore {
         if entries.is_empty() {
             return Vec::new();
         }
-        let answer: redis::RedisResult<Vec<u8>> = self.pool.with(|con| {
-            let mut invocation = self.script.prepare_invoke();
-            for entry in entries {
-                invocation
-                    .key(format!("{}replay:{}", self.prefix, entry.jti))
-                    .arg(entry.keep_until.saturating_sub(now).max(1));
-            }
-            invocation.invoke(con)
-        });
+        let invocation = self.invocation(entries, now);
+        let answer: redis::RedisResult<Vec<u8>> = self.pool.with(|con| invocation.invoke(con));
         match answer {
             Ok(answers) if answers.len() == entries.len() => answers
                 .into_iter()

@@ -61,16 +61,19 @@ fn two_verifiers_share_one_replay_memory_and_a_batch_is_one_script() {
     first.verify(&a, "A", NOW + 1).unwrap();
     let err = second.verify(&a, "A", NOW + 2).unwrap_err();
     assert_eq!(err.code(), ErrorCode::Replayed);
-    // The key holds only the jti, and lives until exp + leeway.
+    // The hour's hash holds only the jti, and lives until the end of the hour of exp + leeway.
     let jti = kycvs_core::inspect_unverified(&a).unwrap().claims["jti"]
         .as_str()
         .unwrap()
         .to_owned();
-    let ttl: i64 = redis::cmd("TTL")
-        .arg(format!("kycvs:replay:{jti}"))
-        .query(&mut redis.connection())
-        .unwrap();
-    assert!((350..=359).contains(&ttl), "{ttl}");
+    let keep_until = NOW + 300 + 60;
+    let key = format!("kycvs:replay:{}", keep_until / 3600);
+    let mut con = redis.connection();
+    let fields: Vec<String> = redis::cmd("HKEYS").arg(&key).query(&mut con).unwrap();
+    assert_eq!(fields, [jti]);
+    let ttl: u64 = redis::cmd("TTL").arg(&key).query(&mut con).unwrap();
+    let end = (keep_until / 3600 + 1) * 3600;
+    assert!((end - NOW - 9..=end - NOW).contains(&ttl), "{ttl}");
 
     let tokens: Vec<String> = (0..64).map(|i| token(&format!("N{i}"))).collect();
     let mut items: Vec<BatchItem<'_>> = tokens
@@ -104,6 +107,91 @@ fn two_verifiers_share_one_replay_memory_and_a_batch_is_one_script() {
     assert_eq!(verdicts.iter().filter(|v| v.is_ok()).count(), 63);
     // The other verifier sees all of them as replays.
     let again = second.verify_batch(&items[..5], NOW + 4);
+    assert!(
+        again
+            .iter()
+            .all(|v| v.as_ref().unwrap_err().code() == ErrorCode::Replayed)
+    );
+}
+
+fn verifier_with_leeway(redis: &Redis, leeway: u64) -> Verifier {
+    let mut trust = TrustStore::new();
+    trust
+        .add(key().public_key().clone(), "cowin.example")
+        .unwrap();
+    let store = Arc::new(RedisReplayStore::new(&config(redis)).unwrap());
+    Verifier::new(trust, Policy::new("irctc.example").with_leeway(leeway))
+        .unwrap()
+        .with_replay_store(store)
+}
+
+#[test]
+fn verifiers_with_other_leeways_share_one_memory_across_an_hour_boundary() {
+    let redis = Redis::start();
+    // exp sits just before an hour boundary: leeway 0 keeps the jti in that hour's hash,
+    // leeway 3600 (the largest) in the next one's, and leeway 30 just past the boundary.
+    let issued = (NOW / 3600 + 1) * 3600 - 300 - 10;
+    let token = |nonce: &str| {
+        Issuer::new(key(), "cowin.example")
+            .unwrap()
+            .issue(
+                &TokenRequest {
+                    audience: "irctc.example",
+                    nonce,
+                    subject: "p-1",
+                    status: VaccinationStatus::FullyVaccinated,
+                    ttl: 300,
+                },
+                issued,
+            )
+            .unwrap()
+    };
+    let (none, short, long) = (
+        verifier_with_leeway(&redis, 0),
+        verifier_with_leeway(&redis, 30),
+        verifier_with_leeway(&redis, 3600),
+    );
+    for (first, second) in [
+        (&none, &long),
+        (&long, &none),
+        (&short, &none),
+        (&none, &short),
+    ] {
+        let t = token("X");
+        first.verify(&t, "X", issued + 1).unwrap();
+        assert_eq!(
+            second.verify(&t, "X", issued + 2).unwrap_err().code(),
+            ErrorCode::Replayed
+        );
+        // And in a batch beside a token never seen.
+        let fresh = token("X");
+        let verdicts = second.verify_batch(
+            &[BatchItem::new(&fresh, "X"), BatchItem::new(&t, "X")],
+            issued + 3,
+        );
+        assert!(verdicts[0].is_ok());
+        assert_eq!(
+            verdicts[1].as_ref().unwrap_err().code(),
+            ErrorCode::Replayed
+        );
+    }
+}
+
+#[test]
+fn a_batch_larger_than_a_script_slice_is_judged_whole() {
+    let redis = Redis::start();
+    let v = verifier(&redis);
+    // 2,500 tokens: the script reads and writes hash fields 1,000 at a time.
+    let tokens: Vec<String> = (0..2500).map(|_| token("B")).collect();
+    let mut items: Vec<BatchItem<'_>> = tokens.iter().map(|t| BatchItem::new(t, "B")).collect();
+    items.push(BatchItem::new(&tokens[1999], "B"));
+    let verdicts = v.verify_batch(&items, NOW + 1);
+    assert_eq!(verdicts.iter().filter(|v| v.is_ok()).count(), 2500);
+    assert_eq!(
+        verdicts[2500].as_ref().unwrap_err().code(),
+        ErrorCode::Replayed
+    );
+    let again = v.verify_batch(&items[..2500], NOW + 2);
     assert!(
         again
             .iter()

@@ -1,7 +1,8 @@
 //! Renders every copy of the error-code table from [`kycvs_core::ErrorCode::ALL`]: the C enum
 //! `kycvs_result` and its mapping (a whole Rust file in the ffi crate, which cbindgen puts into
 //! `include/kycvs.h`), the Python exception classes and exports, and the table in
-//! `docs/SPEC.md`.
+//! `docs/SPEC.md`; and the Python and C copies of the Redis replay store's Lua script from
+//! `redis/src/replay.lua`.
 //!
 //! A hand-written file gets its generated part between two marker lines, `BEGIN GENERATED
 //! (key)` and `END GENERATED (key)`, in whatever comment syntax the file uses; only the lines
@@ -19,9 +20,15 @@ pub const PY_EXCEPTIONS: &str = "python/kycvs/exceptions.py";
 pub const PY_INIT: &str = "python/kycvs/__init__.py";
 /// The specification, relative to the repository root.
 pub const SPEC: &str = "docs/SPEC.md";
+/// The Redis replay store's Lua script, the one source of its Rust, Python and C copies.
+pub const REPLAY_LUA: &str = "redis/src/replay.lua";
+/// The Python Redis replay store, relative to the repository root.
+pub const PY_REDIS: &str = "python/kycvs/redis.py";
+/// The C reference Redis replay callback, relative to the repository root.
+pub const C_REDIS: &str = "examples/redis/kycvs_redis_replay.c";
 
 /// Every file this program writes, relative to the repository root.
-pub const FILES: [&str; 4] = [FFI_CODES, PY_EXCEPTIONS, PY_INIT, SPEC];
+pub const FILES: [&str; 6] = [FFI_CODES, PY_EXCEPTIONS, PY_INIT, SPEC, PY_REDIS, C_REDIS];
 
 const MAKE: &str = "run `make codegen`";
 
@@ -45,7 +52,9 @@ pub fn render(root: &Path) -> Result<Vec<Rendered>, String> {
         path: FFI_CODES,
         content: ffi_codes(),
     }];
-    let regions: [(&'static str, Vec<(&str, String)>); 3] = [
+    let lua = std::fs::read_to_string(root.join(REPLAY_LUA))
+        .map_err(|e| format!("cannot read {REPLAY_LUA}: {e}"))?;
+    let regions: [(&'static str, Vec<(&str, String)>); 5] = [
         (
             PY_EXCEPTIONS,
             vec![("exports", python_exports()), ("classes", python_classes())],
@@ -58,6 +67,8 @@ pub fn render(root: &Path) -> Result<Vec<Rendered>, String> {
             ],
         ),
         (SPEC, vec![("error table", spec_table())]),
+        (PY_REDIS, vec![("replay script", python_script(&lua)?)]),
+        (C_REDIS, vec![("replay script", c_script(&lua)?)]),
     ];
     for (path, regions) in regions {
         let full = root.join(path);
@@ -128,6 +139,32 @@ fn replace_region(text: &str, key: &str, body: &str) -> Result<String, String> {
     out.push_str(body);
     out.push_str(&lines[last..].concat());
     Ok(out)
+}
+
+/// The replay script as a Python string constant `REPLAY_SCRIPT` (the script has no
+/// backslash or triple quote, so a plain triple-quoted string holds it as it is).
+fn python_script(lua: &str) -> Result<String, String> {
+    if lua.contains('\\') || lua.contains("\"\"\"") || !lua.ends_with('\n') {
+        return Err(format!(
+            "{REPLAY_LUA} must end with a newline and hold no backslash or triple quote"
+        ));
+    }
+    Ok(format!("REPLAY_SCRIPT = \"\"\"\\\n{lua}\"\"\"\n"))
+}
+
+/// The replay script as a C string constant `KYCVS_REDIS_REPLAY_SCRIPT`, one literal a line.
+fn c_script(lua: &str) -> Result<String, String> {
+    if lua.contains(['\\', '"']) || !lua.is_ascii() {
+        return Err(format!(
+            "{REPLAY_LUA} must be ASCII without backslash or double quote"
+        ));
+    }
+    let mut s = String::from("static const char KYCVS_REDIS_REPLAY_SCRIPT[] =\n");
+    for line in lua.lines() {
+        let _ = writeln!(s, "    \"{line}\\n\"");
+    }
+    s.push_str("    ;\n");
+    Ok(s)
 }
 
 /// Splits `text` into lines of at most `width` characters, at spaces.
@@ -328,6 +365,21 @@ mod tests {
         );
         assert!(replace_region(text, "b", "").is_err());
         assert!(replace_region("BEGIN GENERATED (a)\n", "a", "").is_err());
+    }
+
+    #[test]
+    fn the_replay_script_keeps_every_line_in_each_language() {
+        let lua = "local a = 'x'\nreturn a\n";
+        assert_eq!(
+            python_script(lua).unwrap(),
+            "REPLAY_SCRIPT = \"\"\"\\\nlocal a = 'x'\nreturn a\n\"\"\"\n"
+        );
+        assert_eq!(
+            c_script(lua).unwrap(),
+            "static const char KYCVS_REDIS_REPLAY_SCRIPT[] =\n    \"local a = 'x'\\n\"\n    \"return a\\n\"\n    ;\n"
+        );
+        assert!(c_script("a = \"b\"\n").is_err());
+        assert!(python_script("a = '\\n'\n").is_err());
     }
 
     #[test]

@@ -1,5 +1,5 @@
-//! Writes the C, Python and specification copies of the error-code table, or checks that the
-//! committed copies are exactly what it would write.
+//! Writes the C, Python and specification copies of the error-code table and of the Redis
+//! replay script, or checks that the committed copies are exactly what it would write.
 //!
 //! Usage: `kycvs-codegen --write ROOT` or `kycvs-codegen --check ROOT`, where ROOT is the
 //! repository root. `--check` exits with status 1 and names every stale file.
@@ -29,7 +29,7 @@ fn main() -> ExitCode {
             }
             let names: Vec<String> = stale.iter().map(|p| p.display().to_string()).collect();
             Err(format!(
-                "generated files are stale (differ from the error-code table): {}\nrun: make codegen",
+                "generated files are stale (differ from the error-code table or redis/src/replay.lua): {}\nrun: make codegen",
                 names.join(", ")
             ))
         })

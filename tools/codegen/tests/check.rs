@@ -12,7 +12,10 @@ fn repo_root() -> PathBuf {
 fn copy_of_repo(name: &str) -> PathBuf {
     let dir = std::env::temp_dir().join(format!("kycvs-codegen-{name}-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
-    for file in kycvs_codegen::FILES {
+    for file in kycvs_codegen::FILES
+        .iter()
+        .chain(&[kycvs_codegen::REPLAY_LUA])
+    {
         let to = dir.join(file);
         std::fs::create_dir_all(to.parent().unwrap()).unwrap();
         std::fs::copy(repo_root().join(file), &to).unwrap();
@@ -59,6 +62,8 @@ fn check_names_each_stale_file_and_write_repairs_it() {
             "| 11 | `expired` |",
             "| 12 | `expired` |",
         ),
+        (kycvs_codegen::PY_REDIS, "'HMGET'", "'HGET'"),
+        (kycvs_codegen::C_REDIS, "'HSET'", "'HSETNX'"),
     ];
     for (file, from, to) in edits {
         let dir = copy_of_repo("stale");
@@ -106,6 +111,22 @@ fn a_missing_marker_is_an_error_naming_the_file() {
     assert!(stderr.contains(kycvs_codegen::PY_INIT), "{stderr}");
     assert!(stderr.contains("END GENERATED (imports)"), "{stderr}");
     assert!(!codegen("--write", &dir).status.success());
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn an_edited_script_makes_both_copies_stale() {
+    let dir = copy_of_repo("script");
+    edit(
+        &dir.join(kycvs_codegen::REPLAY_LUA),
+        "'EXPIRE'",
+        "'PEXPIRE'",
+    );
+    let out = codegen("--check", &dir);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains(kycvs_codegen::PY_REDIS), "{stderr}");
+    assert!(stderr.contains(kycvs_codegen::C_REDIS), "{stderr}");
     std::fs::remove_dir_all(&dir).unwrap();
 }
 
