@@ -575,3 +575,21 @@ fn a_consent_completes_only_for_its_own_audience() {
     assert_eq!(v.aud(), AUDIENCE);
     assert_eq!(v.status(), VaccinationStatus::FullyVaccinated);
 }
+
+#[test]
+fn limit_keys_agree_across_instances_and_name_neither_scope_nor_value() {
+    let starter = |otp_key: &[u8]| {
+        kycvs_core::ConsentStarter::builder(Arc::new(kycvs_core::JsonlRegistry::sample()))
+            .otp_key(otp_key)
+            .build_starter()
+            .unwrap()
+    };
+    let (one, two, other) = (starter(&[7; 32]), starter(&[7; 32]), starter(&[8; 32]));
+    let key = one.limit_key("ip", b"127.0.0.1");
+    assert_eq!(key, two.limit_key("ip", b"127.0.0.1"));
+    assert_ne!(key, other.limit_key("ip", b"127.0.0.1"));
+    assert_ne!(key, one.limit_key("client", b"127.0.0.1"));
+    assert_ne!(key, one.limit_key("ip", b"127.0.0.2"));
+    // The scope and value are length-prefixed: moving a byte across them changes the key.
+    assert_ne!(one.limit_key("ip1", b"27.0.0.1"), key);
+}

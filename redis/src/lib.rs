@@ -280,6 +280,15 @@ redis.call('EXPIRE', KEYS[1], window)
 return 1
 ";
 
+/// Counts one request in a fixed window; answers the window's count so far.
+const LIMIT_SCRIPT: &str = r"
+local n = redis.call('INCR', KEYS[1])
+if n == 1 then
+  redis.call('EXPIRE', KEYS[1], tonumber(ARGV[1]))
+end
+return n
+";
+
 /// What an [`RedisConsentStore::update_value`] callback answers: the new value, or `None` to
 /// delete the key.
 pub type NewValue = Option<Vec<u8>>;
@@ -298,6 +307,7 @@ pub struct RedisConsentStore {
     pool: Pool,
     prefix: String,
     rate: redis::Script,
+    limit: redis::Script,
 }
 
 fn unavailable(_: redis::RedisError) -> Error {
@@ -315,7 +325,41 @@ impl RedisConsentStore {
             pool: Pool::new(config).map_err(|e| Error::new(ErrorCode::InvalidArgument, e))?,
             prefix: config.prefix.clone(),
             rate: redis::Script::new(RATE_SCRIPT),
+            limit: redis::Script::new(LIMIT_SCRIPT),
         })
+    }
+
+    /// Counts one request of `key` (a MAC naming a client or an address, see
+    /// `kycvs_core::ConsentStarter::limit_key`) under `scope` in the fixed window of `window`
+    /// seconds that holds `now`: `{prefix}limit:{scope}:{hex key}:{now / window}`, kept until
+    /// the window ends. `Ok(true)` while the window holds at most `limit` requests, `Ok(false)`
+    /// beyond. Error: `consent_store_unavailable` (the request is refused, never let through
+    /// uncounted).
+    pub fn count_request(
+        &self,
+        scope: &str,
+        key: &[u8; 32],
+        now: u64,
+        window: u64,
+        limit: u32,
+    ) -> Result<bool> {
+        let window = window.max(1);
+        let slot = now / window;
+        let left = (slot + 1).saturating_mul(window).saturating_sub(now).max(1);
+        let count: u64 = self
+            .pool
+            .with(|con| {
+                self.limit
+                    .key(format!(
+                        "{}limit:{scope}:{}:{slot}",
+                        self.prefix,
+                        hex::encode(key)
+                    ))
+                    .arg(left)
+                    .invoke(con)
+            })
+            .map_err(unavailable)?;
+        Ok(count <= u64::from(limit))
     }
 
     /// Checks that Redis answers. Error: `consent_store_unavailable`.

@@ -5,6 +5,7 @@
 use crate::app::AppState;
 use crate::auth::Client;
 use crate::error::{AnsweredCode, ApiError, Code, ServiceCode};
+use crate::limits::RequestLimits;
 use crate::page;
 use crate::sms::Sms;
 use axum::extract::rejection::{JsonRejection, PathRejection};
@@ -170,19 +171,56 @@ fn client_address(state: &AppState, peer: SocketAddr, headers: &HeaderMap) -> Ip
 }
 
 /// Counts a request against its address's limit.
-pub(crate) fn limit_address(
-    state: &AppState,
+pub(crate) async fn limit_address(
+    state: &Arc<AppState>,
     peer: SocketAddr,
     headers: &HeaderMap,
 ) -> Result<(), ApiError> {
-    if state
-        .per_ip
-        .allow(&client_address(state, peer, headers), Instant::now())
-    {
-        Ok(())
-    } else {
-        Err(too_many())
-    }
+    count_request(
+        state,
+        Counted::Address(client_address(state, peer, headers)),
+    )
+    .await
+}
+
+/// Whose requests a limit counts.
+enum Counted {
+    Address(IpAddr),
+    Client(String),
+}
+
+/// Counts one request against its limit: in this process, or in Redis for every instance
+/// (keyed by a MAC of the address or client id). A store that does not answer refuses the
+/// request with its own code.
+async fn count_request(state: &Arc<AppState>, counted: Counted) -> Result<(), ApiError> {
+    let allowed = match (&state.limits, counted) {
+        (RequestLimits::Local { per_ip, .. }, Counted::Address(address)) => {
+            per_ip.allow(&address, Instant::now())
+        }
+        (RequestLimits::Local { per_client, .. }, Counted::Client(id)) => {
+            per_client.allow(&id, Instant::now())
+        }
+        (RequestLimits::Shared { store, limits }, counted) => {
+            let (scope, value, limit) = match counted {
+                Counted::Address(address) => ("ip", address.to_string(), limits.per_ip),
+                Counted::Client(id) => ("client", id, limits.per_client),
+            };
+            let key = state.starter.limit_key(scope, value.as_bytes());
+            let store = store.clone();
+            tokio::task::spawn_blocking(move || {
+                store.count_request(
+                    scope,
+                    &key,
+                    unix_now(),
+                    limit.window.as_secs(),
+                    limit.requests,
+                )
+            })
+            .await
+            .map_err(internal)??
+        }
+    };
+    if allowed { Ok(()) } else { Err(too_many()) }
 }
 
 fn too_many() -> ApiError {
@@ -193,25 +231,23 @@ fn too_many() -> ApiError {
 }
 
 /// The per-address limit, then the client's credentials.
-pub(crate) fn authenticate_only(
-    state: &AppState,
+pub(crate) async fn authenticate_only(
+    state: &Arc<AppState>,
     peer: SocketAddr,
     headers: &HeaderMap,
 ) -> Result<Client, ApiError> {
-    limit_address(state, peer, headers)?;
+    limit_address(state, peer, headers).await?;
     Ok(state.clients.authenticate(headers)?.clone())
 }
 
 /// The per-address limit, then the client's credentials, then the per-client limit.
-pub(crate) fn admit(
-    state: &AppState,
+pub(crate) async fn admit(
+    state: &Arc<AppState>,
     peer: SocketAddr,
     headers: &HeaderMap,
 ) -> Result<Client, ApiError> {
-    let client = authenticate_only(state, peer, headers)?;
-    if !state.per_client.allow(&client.id, Instant::now()) {
-        return Err(too_many());
-    }
+    let client = authenticate_only(state, peer, headers).await?;
+    count_request(state, Counted::Client(client.id.clone())).await?;
     Ok(client)
 }
 
@@ -339,7 +375,7 @@ async fn begin(
     headers: HeaderMap,
     body: Result<Json<BeginBody>, JsonRejection>,
 ) -> Result<Response, ApiError> {
-    let client = admit(&state, peer, &headers)?;
+    let client = admit(&state, peer, &headers).await?;
     let Json(body) = body.or_else(|r| {
         malformed(
             r,
@@ -370,7 +406,7 @@ async fn complete(
     headers: HeaderMap,
     body: Result<Json<CompleteBody>, JsonRejection>,
 ) -> Result<Response, ApiError> {
-    let client = admit(&state, peer, &headers)?;
+    let client = admit(&state, peer, &headers).await?;
     // An id that is not text after percent-decoding was never issued: the answer is the
     // core's for an unknown id, never the extractor's own (plain-text) rejection.
     let Ok(Path(consent_id)) = consent_id else {

@@ -4,7 +4,7 @@
 use crate::api;
 use crate::auth::Clients;
 use crate::config::{Config, ConfigError};
-use crate::limits::Limiter;
+use crate::limits::RequestLimits;
 use crate::metrics::Metrics;
 use crate::sms::{self, OtpSender};
 use crate::store::Store;
@@ -12,7 +12,7 @@ use kycvs_core::{
     ConsentCompleter, ConsentStarter, IssuanceBuilder, Issuer, JsonlRegistry, MAX_BUNDLE_LEN,
     OTP_KEY_LEN, PSEUDONYM_KEY_LEN, PseudonymKey, Registry, SigningKey, TrustStore,
 };
-use std::net::{IpAddr, SocketAddr};
+use std::net::SocketAddr;
 use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
@@ -32,10 +32,8 @@ pub struct AppState {
     pub sender: Arc<dyn OtpSender>,
     /// Counters and histograms.
     pub metrics: Metrics,
-    /// Requests per client id.
-    pub per_client: Limiter<String>,
-    /// Requests per client address.
-    pub per_ip: Limiter<IpAddr>,
+    /// Requests per client id and per client address.
+    pub limits: RequestLimits,
     /// The issuer's JWKS, as published.
     pub jwks: String,
     /// The trust bundle, when one is published.
@@ -155,6 +153,7 @@ impl AppState {
             key: "sms".into(),
             message: e.to_string(),
         })?;
+        let limits = RequestLimits::new(config.limits, store.redis());
         Ok(AppState {
             starter,
             completer,
@@ -162,8 +161,7 @@ impl AppState {
             clients: Clients::new(&config.clients),
             sender,
             metrics: Metrics::default(),
-            per_client: Limiter::new(config.limits.per_client),
-            per_ip: Limiter::new(config.limits.per_ip),
+            limits,
             jwks,
             bundle,
             behind_proxy: config.server.behind_proxy,

@@ -1,12 +1,47 @@
 //! Request-rate limits per client and per address, on top of the core's per-mobile limit:
-//! fixed windows in a bounded table that refuses (fails closed) when it is full of live
-//! entries.
+//! fixed windows, counted in this process ([`Limiter`], a bounded table that refuses — fails
+//! closed — when it is full of live entries) or, with the Redis store, in Redis for every
+//! instance at once.
 
-use crate::config::RateLimit;
+use crate::config::{LimitsConfig, RateLimit};
 use std::collections::HashMap;
 use std::hash::Hash;
-use std::sync::Mutex;
+use std::net::IpAddr;
+use std::sync::{Arc, Mutex};
 use std::time::Instant;
+
+/// Where the per-client and per-address request counts live.
+#[derive(Debug)]
+pub enum RequestLimits {
+    /// In this process: right for one instance.
+    Local {
+        /// Requests per client id.
+        per_client: Limiter<String>,
+        /// Requests per client address.
+        per_ip: Limiter<IpAddr>,
+    },
+    /// In the Redis store, shared by every instance on it, keyed by MACs of the client id
+    /// and address (`kycvs_redis::RedisConsentStore::count_request`).
+    Shared {
+        /// The store the instances share.
+        store: Arc<kycvs_redis::RedisConsentStore>,
+        /// The limits, as configured.
+        limits: LimitsConfig,
+    },
+}
+
+impl RequestLimits {
+    /// Counts in Redis when the consent store is Redis, else in this process.
+    pub fn new(limits: LimitsConfig, shared: Option<Arc<kycvs_redis::RedisConsentStore>>) -> Self {
+        match shared {
+            Some(store) => RequestLimits::Shared { store, limits },
+            None => RequestLimits::Local {
+                per_client: Limiter::new(limits.per_client),
+                per_ip: Limiter::new(limits.per_ip),
+            },
+        }
+    }
+}
 
 /// The most keys one limiter tracks.
 pub const MAX_TRACKED: usize = 100_000;

@@ -405,7 +405,7 @@ pub(crate) async fn create_session(
     headers: HeaderMap,
     body: Result<Json<NewSession>, JsonRejection>,
 ) -> Result<Response, ApiError> {
-    let client = admit(&state, peer, &headers)?;
+    let client = admit(&state, peer, &headers).await?;
     let Json(body) = body.or_else(|r| {
         malformed(
             r,
@@ -617,7 +617,7 @@ pub(crate) async fn session_code(
     body: Result<Json<CodeBody>, JsonRejection>,
 ) -> Result<Response, ApiError> {
     same_origin(&headers)?;
-    crate::api::limit_address(&state, peer, &headers)?;
+    crate::api::limit_address(&state, peer, &headers).await?;
     let Json(body) = body.or_else(|r| {
         malformed(
             r,
@@ -683,7 +683,7 @@ pub(crate) async fn session_verify(
     body: Result<Json<VerifyBody>, JsonRejection>,
 ) -> Result<Response, ApiError> {
     same_origin(&headers)?;
-    crate::api::limit_address(&state, peer, &headers)?;
+    crate::api::limit_address(&state, peer, &headers).await?;
     let Json(body) =
         body.or_else(|r| malformed(r, "the body must be a JSON object with the string otp"))?;
     let found = with_session(&state, id.clone(), |s| match s.step {
@@ -767,7 +767,7 @@ pub(crate) async fn session_token(
     Path(id): Path<String>,
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
-    let client = authenticate_only(&state, peer, &headers)?;
+    let client = authenticate_only(&state, peer, &headers).await?;
     let mut taken: Option<Result<String, ServiceCode>> = None;
     let client_id = client.id.clone();
     let store = state.store.sessions();

@@ -77,6 +77,14 @@ impl Store {
         }
     }
 
+    /// The Redis store, when the instances share one (request limits are counted there too).
+    pub fn redis(&self) -> Option<Arc<kycvs_redis::RedisConsentStore>> {
+        match self {
+            Store::Redis(store) => Some(store.clone()),
+            _ => None,
+        }
+    }
+
     /// The store's kind, for logs.
     pub fn kind(&self) -> &'static str {
         match self {

@@ -306,3 +306,73 @@ fn callers_of_a_paused_redis_fail_within_the_timeout_without_queueing() {
     assert_eq!(again.status, 201, "{}", again.text);
     assert!(started.elapsed() < std::time::Duration::from_secs(2));
 }
+
+/// The `[limits]` section with `per_ip` and `per_client` requests per minute.
+fn limits(per_ip: u32, per_client: u32) -> String {
+    format!(
+        "[limits]\nper_ip = {{ requests = {per_ip}, window_s = 60 }}\n\
+         per_client = {{ requests = {per_client}, window_s = 60 }}\n\n[sms]"
+    )
+}
+
+#[test]
+fn request_limits_are_counted_once_across_instances_by_mac_only() {
+    let redis = Redis::start();
+    let store = redis_store(&redis);
+    let unknown = "c_AAAAAAAAAAAAAAAAAAAAAA";
+    // Per address: 6 a minute from 127.0.0.1, whichever instance answers.
+    let by_ip = limits(6, 1000);
+    let one = Service::start(&[(SQLITE, &store), ("[sms]", &by_ip)]);
+    let two = one.sibling();
+    for i in 0..6 {
+        let a = [&one, &two][i % 2].complete(i % 2, unknown, "123456");
+        assert_ne!(a.status, 429, "request {i}: {}", a.text);
+    }
+    for s in [&one, &two] {
+        let a = s.complete(0, unknown, "123456");
+        assert_eq!((a.status, a.code()), (429, "too_many_requests"));
+    }
+    drop((one, two));
+
+    // Per client: 4 a minute for irctc.example across both; other.example is counted apart.
+    let by_client = limits(1000, 4);
+    let redis_two = Redis::start();
+    let store_two = redis_store(&redis_two);
+    let one = Service::start(&[(SQLITE, &store_two), ("[sms]", &by_client)]);
+    let two = one.sibling();
+    for i in 0..4 {
+        assert_ne!(
+            [&one, &two][i % 2].complete(0, unknown, "123456").status,
+            429
+        );
+    }
+    for s in [&one, &two] {
+        assert_eq!(s.complete(0, unknown, "123456").code(), "too_many_requests");
+    }
+    assert_ne!(two.complete(1, unknown, "123456").status, 429);
+
+    // Redis holds MACs, never the address or the client id.
+    for redis in [&redis, &redis_two] {
+        let keys: Vec<String> = redis::cmd("KEYS")
+            .arg("*")
+            .query(&mut redis.connection())
+            .unwrap();
+        let limit_keys: Vec<&String> = keys.iter().filter(|k| k.contains(":limit:")).collect();
+        assert!(!limit_keys.is_empty(), "{keys:?}");
+        for key in &keys {
+            assert!(
+                !key.contains("127.0.0.1") && !key.contains(".example"),
+                "{key}"
+            );
+        }
+    }
+
+    // A store that does not answer refuses the request instead of letting it through.
+    let mut redis_two = redis_two;
+    redis_two.kill();
+    let down = one.complete(1, unknown, "123456");
+    assert_eq!(
+        (down.status, down.code()),
+        (503, "consent_store_unavailable")
+    );
+}

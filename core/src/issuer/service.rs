@@ -142,6 +142,14 @@ pub struct ConsentStarter {
 }
 
 impl ConsentStarter {
+    /// The keyed MAC under which a store shared by several instances counts the requests of
+    /// one client id or client address (`scope` names which, e.g. `"client"`, `"ip"`), so
+    /// that the store holds neither: instances with the same OTP key agree on it, and it is
+    /// apart from every other MAC the issuer makes.
+    pub fn limit_key(&self, scope: &str, value: &[u8]) -> [u8; 32] {
+        self.shared.mac(b"limit", &[scope.as_bytes(), value])
+    }
+
     /// A builder for a begin side over `registry` (see [`IssuanceBuilder`] for the defaults).
     pub fn builder(registry: Arc<dyn Registry>) -> IssuanceBuilder {
         let mut builder = IssuanceBuilder::new();
