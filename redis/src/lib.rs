@@ -168,17 +168,17 @@ impl Pool {
 /// Records token ids in Redis; the one source of the Python and C copies (`make codegen`).
 const REPLAY_SCRIPT: &str = include_str!("replay.lua");
 
-/// Seconds of keep-until time whose token ids share one hash: an hour, the largest leeway
+/// Seconds of keep-until time whose token ids share one set: an hour, the largest leeway
 /// (`kycvs_core::MAX_LEEWAY`), so that the keep-until times two verifiers compute for one
 /// token lie in the same or neighbouring hours, all of which the script looks in.
 pub const REPLAY_BUCKET_SECONDS: u64 = 3600;
 
 /// A [`ReplayStore`] in Redis, shared by every verifier that uses the same Redis and
-/// prefix. Token ids are fields of one hash per hour of keep-until time,
+/// prefix. Token ids are members of one set per hour of keep-until time,
 /// `{prefix}replay:{keep_until / 3600}`, kept until the end of that hour by the verifier's
-/// clock; a token id counts as seen when it is in its own hour's hash or in the hour before
+/// clock; a token id counts as seen when it is in its own hour's set or in the hour before
 /// or after. All of one call is one script run (`redis/src/replay.lua`, one round trip, a
-/// few hash commands per hour instead of one key per token). Python's `kycvs.redis` and the
+/// few set commands per hour instead of one key per token; Redis ≥ 6.2 for `SMISMEMBER`). Python's `kycvs.redis` and the
 /// C reference callback (`examples/redis/`) use the same keys and script, so verifiers in
 /// every language share one memory.
 pub struct RedisReplayStore {
@@ -199,15 +199,23 @@ impl RedisReplayStore {
     }
 
     /// The script's keys and arguments for `entries` at `now`: three keys per hour (the one
-    /// before, the hour itself, the one after), the hour count, each hour's remaining
-    /// seconds, then (hour index, jti) per entry.
-    fn invocation(&self, entries: &[ReplayEntry<'_>], now: u64) -> redis::ScriptInvocation<'_> {
+    /// before, the hour itself, the one after); the hour count, each hour's remaining
+    /// seconds, each entry's hour number as two big-endian bytes, then every jti, all in
+    /// input order. `None` when the entries span more hours than two bytes can number.
+    fn invocation(
+        &self,
+        entries: &[ReplayEntry<'_>],
+        now: u64,
+    ) -> Option<redis::ScriptInvocation<'_>> {
         let mut hours: Vec<u64> = entries
             .iter()
             .map(|e| e.keep_until / REPLAY_BUCKET_SECONDS)
             .collect();
         hours.sort_unstable();
         hours.dedup();
+        if hours.len() > usize::from(u16::MAX) {
+            return None;
+        }
         let mut invocation = self.script.prepare_invoke();
         invocation.arg(hours.len());
         for &hour in &hours {
@@ -217,13 +225,18 @@ impl RedisReplayStore {
             let end = hour.saturating_add(1).saturating_mul(REPLAY_BUCKET_SECONDS);
             invocation.arg(end.saturating_sub(now).max(1));
         }
+        let mut index = Vec::with_capacity(2 * entries.len());
         for entry in entries {
             let hour = entry.keep_until / REPLAY_BUCKET_SECONDS;
-            // Found: `hours` holds every entry's hour.
-            let index = hours.binary_search(&hour).unwrap_or_default() + 1;
-            invocation.arg(index).arg(entry.jti);
+            // Found (`hours` holds every entry's hour), and at most u16::MAX (checked above).
+            let number = hours.binary_search(&hour).unwrap_or_default() + 1;
+            index.extend_from_slice(&u16::try_from(number).unwrap_or(u16::MAX).to_be_bytes());
         }
-        invocation
+        invocation.arg(index);
+        for entry in entries {
+            invocation.arg(entry.jti);
+        }
+        Some(invocation)
     }
 }
 
@@ -240,8 +253,13 @@ impl ReplayStore for RedisReplayStore {
         if entries.is_empty() {
             return Vec::new();
         }
-        let invocation = self.invocation(entries, now);
-        let answer: redis::RedisResult<Vec<u8>> = self.pool.with(|con| invocation.invoke(con));
+        let answer: redis::RedisResult<Vec<u8>> = match self.invocation(entries, now) {
+            Some(invocation) => self.pool.with(|con| invocation.invoke(con)),
+            None => Err(redis::RedisError::from((
+                redis::ErrorKind::ClientError,
+                "more hours of keep-until time than one call can number",
+            ))),
+        };
         match answer {
             Ok(answers) if answers.len() == entries.len() => answers
                 .into_iter()

@@ -61,7 +61,7 @@ fn two_verifiers_share_one_replay_memory_and_a_batch_is_one_script() {
     first.verify(&a, "A", NOW + 1).unwrap();
     let err = second.verify(&a, "A", NOW + 2).unwrap_err();
     assert_eq!(err.code(), ErrorCode::Replayed);
-    // The hour's hash holds only the jti, and lives until the end of the hour of exp + leeway.
+    // The hour's set holds only the jti, and lives until the end of the hour of exp + leeway.
     let jti = kycvs_core::inspect_unverified(&a).unwrap().claims["jti"]
         .as_str()
         .unwrap()
@@ -69,7 +69,7 @@ fn two_verifiers_share_one_replay_memory_and_a_batch_is_one_script() {
     let keep_until = NOW + 300 + 60;
     let key = format!("kycvs:replay:{}", keep_until / 3600);
     let mut con = redis.connection();
-    let fields: Vec<String> = redis::cmd("HKEYS").arg(&key).query(&mut con).unwrap();
+    let fields: Vec<String> = redis::cmd("SMEMBERS").arg(&key).query(&mut con).unwrap();
     assert_eq!(fields, [jti]);
     let ttl: u64 = redis::cmd("TTL").arg(&key).query(&mut con).unwrap();
     let end = (keep_until / 3600 + 1) * 3600;
@@ -181,7 +181,7 @@ fn verifiers_with_other_leeways_share_one_memory_across_an_hour_boundary() {
 fn a_batch_larger_than_a_script_slice_is_judged_whole() {
     let redis = Redis::start();
     let v = verifier(&redis);
-    // 2,500 tokens: the script reads and writes hash fields 1,000 at a time.
+    // 2,500 tokens: the script reads and writes set members 1,000 at a time.
     let tokens: Vec<String> = (0..2500).map(|_| token("B")).collect();
     let mut items: Vec<BatchItem<'_>> = tokens.iter().map(|t| BatchItem::new(t, "B")).collect();
     items.push(BatchItem::new(&tokens[1999], "B"));

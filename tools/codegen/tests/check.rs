@@ -62,8 +62,8 @@ fn check_names_each_stale_file_and_write_repairs_it() {
             "| 11 | `expired` |",
             "| 12 | `expired` |",
         ),
-        (kycvs_codegen::PY_REDIS, "'HMGET'", "'HGET'"),
-        (kycvs_codegen::C_REDIS, "'HSET'", "'HSETNX'"),
+        (kycvs_codegen::PY_REDIS, "'SMISMEMBER'", "'SISMEMBER'"),
+        (kycvs_codegen::C_REDIS, "'SADD'", "'SREM'"),
     ];
     for (file, from, to) in edits {
         let dir = copy_of_repo("stale");
