@@ -210,6 +210,22 @@ def main() -> None:
                   f"{cli['max_rss_kib'] / 1024:.1f} MiB (target <= 64 MiB: "
                   f"{'met' if cli['max_rss_kib'] <= 64 * 1024 else '**missed**'}), "
                   f"{cli['seconds']:.1f} s, {cli['lines']:,} verdict lines.", ""]
+    stream = load(results / "cli-stream.json")
+    if stream:
+        n = stream["tokens"]
+        lines += [f"`kycvs verify` streaming {n:,} same-key tokens from stdin "
+                  "(`benches/cli-stream.sh`, fastest of three runs each):", "",
+                  "| figure | value | target | |", "|---|---:|---:|---|",
+                  f"| one thread vs raw dalek `verify_strict` (one thread, same tokens) | "
+                  f"{stream['cli_1_vs_raw']:.2f} x ({n / stream['cli_1_seconds']:,.0f}/s vs "
+                  f"{n / stream['raw_seconds']:,.0f}/s) | >= 4 x | "
+                  f"{verdict(stream['cli_1_vs_raw'], 4.0)} |",
+                  f"| two threads vs one | {stream['cli_2_vs_cli_1']:.2f} x | >= 1.8 x | "
+                  f"{verdict(stream['cli_2_vs_cli_1'], 1.8)} |",
+                  f"| peak RSS | {max(stream['cli_1_rss_kib'], stream['cli_2_rss_kib']) / 1024:.1f}"
+                  f" MiB | <= 64 MiB | "
+                  f"{'met' if max(stream['cli_1_rss_kib'], stream['cli_2_rss_kib']) <= 65536 else '**missed**'} |",
+                  ""]
     lines += replay_section(ns)
     sqlite = load(results / "service.json")
     redis = load(results / "service-redis.json")

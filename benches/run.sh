@@ -4,7 +4,8 @@
 #   1. criterion (benches/benches/verify.rs): Rust beside raw ed25519-dalek and jsonwebtoken;
 #   2. benches/python: the Python binding beside PyJWT (cryptography) and PyNaCl;
 #   3. benches/c: the C API beside libsodium;
-#   4. the CLI's peak memory over 1,000,000 tokens on stdin;
+#   4. the CLI: peak memory over 1,000,000 tokens on stdin, and streaming 100,000 same-key tokens
+#      on one and two threads beside raw verify_strict (benches/cli-stream.sh);
 #   5. the service under load (benches/service.sh: kycvs-load against the release kycvs-server),
 #      on SQLite and as two instances on one Redis;
 #   criterion's replay bench (benches/benches/replay.rs) beside step 1: guarded batches.
@@ -38,6 +39,8 @@ RAYON_NUM_THREADS=1 bash benches/c/bench.sh "$results/c-1thread.json"
 
 step "cli: peak RSS over 1,000,000 tokens"
 bash benches/cli-memory.sh 1000000 "$results/cli.json"
+step "cli: streaming 100,000 same-key tokens, one and two threads, beside raw verify_strict"
+bash benches/cli-stream.sh 100000 "$results/cli-stream.json"
 
 step "service: complete consent flows over loopback"
 bash benches/service.sh --json "$results/service.json"
