@@ -102,7 +102,9 @@ pub use trust::bundle::{
     BUNDLE_TYPE, BundleLoad, BundleTerms, MAX_BUNDLE_LEN, MAX_ROOT_JWK_LEN, TrustBundle,
 };
 pub use trust::store::{KeyWindow, MAX_JWKS_LEN, MAX_TRUSTED_KEYS, TrustStore, TrustedKey};
-pub use verify::replay::{DEFAULT_REPLAY_CAPACITY, ReplayEntry, ReplayGuard, ReplayStore};
+pub use verify::replay::{
+    DEFAULT_REPLAY_CAPACITY, MIN_OVERLAPPED_BATCH, ReplayEntry, ReplayGuard, ReplayStore,
+};
 pub use verify::verifier::{
     BatchItem, DEFAULT_LEEWAY, DEFAULT_MAX_LIFETIME, MAX_LEEWAY, MAX_MAX_LIFETIME, Policy,
     VerifiedStatus, Verifier, unix_now,

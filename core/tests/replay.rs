@@ -154,6 +154,7 @@ struct Recording {
     calls: Mutex<Vec<Vec<(String, u64)>>>,
     fail: bool,
     short: bool,
+    remote: bool,
 }
 
 impl ReplayStore for Recording {
@@ -183,6 +184,10 @@ impl ReplayStore for Recording {
                 }
             })
             .collect()
+    }
+
+    fn is_remote(&self) -> bool {
+        self.remote
     }
 }
 
@@ -262,4 +267,91 @@ fn a_failing_or_short_store_refuses_the_tokens_it_was_asked_about() {
             "a token refused before the store keeps its own code"
         );
     }
+}
+
+#[test]
+fn a_remote_store_gets_a_long_batch_in_two_ordered_calls_with_the_same_verdicts() {
+    let n = kycvs_core::MIN_OVERLAPPED_BATCH * 2;
+    let split = n / 4 * 3;
+    let remote = Arc::new(Recording {
+        remote: true,
+        ..Default::default()
+    });
+    let local = Arc::new(Recording::default());
+    let (issuer, overlapped) = verifier_with(remote.clone());
+    let plain = Verifier::new(
+        overlapped.trust_store().clone(),
+        overlapped.policy().clone(),
+    )
+    .unwrap()
+    .with_replay_store(local.clone());
+    let tokens: Vec<String> = (0..n).map(|i| token(&issuer, &format!("N{i}"))).collect();
+    let nonces: Vec<String> = (0..n).map(|i| format!("N{i}")).collect();
+    let mut items: Vec<BatchItem<'_>> = (0..n)
+        .map(|i| BatchItem::new(&tokens[i], &nonces[i]))
+        .collect();
+    // Replays within the head, across the split, within the tail; a refusal in each part.
+    items[20] = BatchItem::new(&tokens[5], &nonces[5]);
+    items[split + 3] = BatchItem::new(&tokens[7], &nonces[7]);
+    items[n - 1] = BatchItem::new(&tokens[split + 10], &nonces[split + 10]);
+    items[30] = BatchItem::new(&tokens[30], "wrong");
+    items[split + 30] = BatchItem::new(&tokens[split + 30], "wrong");
+    let codes = |verdicts: Vec<kycvs_core::Result<kycvs_core::VerifiedStatus>>| {
+        verdicts
+            .into_iter()
+            .map(|v| v.err().map(|e| e.code()))
+            .collect::<Vec<_>>()
+    };
+    let got = codes(overlapped.verify_batch(&items, NOW));
+    assert_eq!(got, codes(plain.verify_batch(&items, NOW)));
+    assert_eq!(got[20], Some(ErrorCode::Replayed));
+    assert_eq!(got[split + 3], Some(ErrorCode::Replayed));
+    assert_eq!(got[n - 1], Some(ErrorCode::Replayed));
+    assert_eq!(got[30], Some(ErrorCode::NonceMismatch));
+    assert_eq!(got.iter().filter(|c| c.is_none()).count(), n - 5);
+
+    let calls = remote.calls.lock().unwrap();
+    assert_eq!(calls.len(), 2, "the head, then the tail");
+    assert_eq!(calls[0].len(), split - 1, "the head's accepted tokens");
+    assert_eq!(calls[1].len(), n - split - 1, "the tail's accepted tokens");
+    // The same entries in the same order as the one call of a local store.
+    let local_calls = local.calls.lock().unwrap();
+    assert_eq!(local_calls.len(), 1);
+    assert_eq!(calls.concat(), local_calls[0]);
+    drop(calls);
+
+    // A short batch is one call, as for any store.
+    let (issuer, short) = verifier_with(Arc::new(Recording {
+        remote: true,
+        ..Default::default()
+    }));
+    let few: Vec<String> = (0..8).map(|_| token(&issuer, "A")).collect();
+    let few: Vec<BatchItem<'_>> = few.iter().map(|t| BatchItem::new(t, "A")).collect();
+    assert!(short.verify_batch(&few, NOW).iter().all(Result::is_ok));
+}
+
+#[test]
+fn a_failing_remote_store_refuses_every_token_of_a_long_batch_it_was_asked_about() {
+    let store = Arc::new(Recording {
+        remote: true,
+        fail: true,
+        ..Default::default()
+    });
+    let (issuer, verifier) = verifier_with(store.clone());
+    let n = kycvs_core::MIN_OVERLAPPED_BATCH;
+    let tokens: Vec<String> = (0..n).map(|_| token(&issuer, "A")).collect();
+    let mut items: Vec<BatchItem<'_>> = tokens.iter().map(|t| BatchItem::new(t, "A")).collect();
+    items[n - 1] = BatchItem::new(&tokens[n - 1], "x");
+    let verdicts = verifier.verify_batch(&items, NOW);
+    for verdict in &verdicts[..n - 1] {
+        assert_eq!(
+            verdict.as_ref().unwrap_err().code(),
+            ErrorCode::ReplayStoreUnavailable
+        );
+    }
+    assert_eq!(
+        verdicts[n - 1].as_ref().unwrap_err().code(),
+        ErrorCode::NonceMismatch
+    );
+    assert_eq!(store.calls.lock().unwrap().len(), 2);
 }

@@ -185,7 +185,12 @@ fn a_batch_larger_than_a_script_slice_is_judged_whole() {
     let tokens: Vec<String> = (0..2500).map(|_| token("B")).collect();
     let mut items: Vec<BatchItem<'_>> = tokens.iter().map(|t| BatchItem::new(t, "B")).collect();
     items.push(BatchItem::new(&tokens[1999], "B"));
+    // Redis has the script once a first call loaded it (EVALSHA, then EVAL).
+    v.verify(&token("W"), "W", NOW).unwrap();
+    let before = redis.script_calls();
     let verdicts = v.verify_batch(&items, NOW + 1);
+    // A batch this long is checked in two calls, the first overlapping verification.
+    assert_eq!(redis.script_calls() - before, 2);
     assert_eq!(verdicts.iter().filter(|v| v.is_ok()).count(), 2500);
     assert_eq!(
         verdicts[2500].as_ref().unwrap_err().code(),

@@ -22,7 +22,10 @@ pub struct ReplayEntry<'a> {
 /// the host provides.
 ///
 /// The verifier calls it last, only for tokens that passed every other check, with all of a
-/// batch's tokens in one call (one round trip for a remote store), in input order.
+/// batch's tokens in one call (one round trip for a remote store), in input order — except
+/// that a store that [answers from another process](ReplayStore::is_remote) gets a batch of
+/// at least [`MIN_OVERLAPPED_BATCH`] tokens in two calls, so that its round trip overlaps
+/// verification.
 pub trait ReplayStore: Send + Sync + fmt::Debug {
     /// Records each entry, in order, and answers one verdict per entry: `Ok(())` when its
     /// `jti` was not remembered (it is now), `Err` with code `replayed` when it was — also
@@ -31,7 +34,21 @@ pub trait ReplayStore: Send + Sync + fmt::Debug {
     /// length than `entries` makes the verifier refuse every entry with
     /// `replay_store_unavailable`.
     fn check_and_record_all(&self, entries: &[ReplayEntry<'_>], now: u64) -> Vec<Result<()>>;
+
+    /// True for a store that answers from another process, such as Redis over the network,
+    /// whose time is mostly waiting. The verifier then splits a batch of at least
+    /// [`MIN_OVERLAPPED_BATCH`] tokens after its first three quarters and checks that part
+    /// (on a thread of its own) while it verifies the rest, then checks the rest: two calls,
+    /// the first finished before the second begins, so input order still decides which of
+    /// two equal `jti`s wins. Defaults to false: one call per batch.
+    fn is_remote(&self) -> bool {
+        false
+    }
 }
+
+/// The shortest batch whose replay check a [remote](ReplayStore::is_remote) store gets in
+/// two overlapped calls.
+pub const MIN_OVERLAPPED_BATCH: usize = 512;
 
 impl ReplayStore for ReplayGuard {
     fn check_and_record_all(&self, entries: &[ReplayEntry<'_>], now: u64) -> Vec<Result<()>> {

@@ -10,8 +10,8 @@ use crate::jose::token::{
 };
 use crate::status::VaccinationStatus;
 use crate::trust::store::{TrustStore, TrustedKey};
-use crate::verify::replay::{ReplayEntry, ReplayGuard, ReplayStore};
-use std::sync::Arc;
+use crate::verify::replay::{MIN_OVERLAPPED_BATCH, ReplayEntry, ReplayGuard, ReplayStore};
+use std::sync::{Arc, Mutex};
 use std::time::{SystemTime, UNIX_EPOCH};
 use subtle::ConstantTimeEq;
 
@@ -442,6 +442,52 @@ impl Verifier {
     /// equation; to bound the threads, call it inside `rayon::ThreadPool::install` (or set
     /// `RAYON_NUM_THREADS`).
     pub fn verify_batch(&self, items: &[BatchItem<'_>], now: u64) -> Vec<Result<VerifiedStatus>> {
+        match &self.replay {
+            Some(store) if store.is_remote() && items.len() >= MIN_OVERLAPPED_BATCH => {
+                self.verify_batch_overlapped(items, now)
+            }
+            _ => {
+                let verdicts = self.verify_batch_unrecorded(items, now);
+                self.record_all(verdicts, now)
+            }
+        }
+    }
+
+    /// [`Verifier::verify_batch`] for a remote replay store: the replay check of the first
+    /// three quarters runs on a thread of its own while the rest is verified (see
+    /// [`ReplayStore::is_remote`]); the rest is checked once that first check has answered.
+    fn verify_batch_overlapped(
+        &self,
+        items: &[BatchItem<'_>],
+        now: u64,
+    ) -> Vec<Result<VerifiedStatus>> {
+        let split = items.len() / 4 * 3;
+        let (head, tail) = items.split_at(split);
+        let head = Mutex::new(Some(self.verify_batch_unrecorded(head, now)));
+        let take = || head.lock().unwrap_or_else(|e| e.into_inner()).take();
+        let (recorded, tail) = std::thread::scope(|scope| {
+            let checking = std::thread::Builder::new()
+                .name("kycvs-replay".into())
+                .spawn_scoped(scope, || take().map(|head| self.record_all(head, now)));
+            let tail = self.verify_batch_unrecorded(tail, now);
+            // Without a thread (the OS refused one) the check runs here, after the rest.
+            let recorded = match checking {
+                Ok(handle) => handle.join().ok().flatten(),
+                Err(_) => take().map(|head| self.record_all(head, now)),
+            };
+            (recorded, tail)
+        });
+        let mut verdicts = recorded.unwrap_or_else(|| vec![Err(store_unavailable()); split]);
+        verdicts.extend(self.record_all(tail, now));
+        verdicts
+    }
+
+    /// Every check of a batch but the replay check, in input order.
+    fn verify_batch_unrecorded(
+        &self,
+        items: &[BatchItem<'_>],
+        now: u64,
+    ) -> Vec<Result<VerifiedStatus>> {
         #[cfg(feature = "parallel")]
         {
             use rayon::prelude::*;
@@ -452,11 +498,10 @@ impl Verifier {
                     .par_chunks(chunk)
                     .map(|part| self.verify_batch_serial(part, now))
                     .collect();
-                return self.record_all(parts.into_iter().flatten().collect(), now);
+                return parts.into_iter().flatten().collect();
             }
         }
-        let verdicts = self.verify_batch_serial(items, now);
-        self.record_all(verdicts, now)
+        self.verify_batch_serial(items, now)
     }
 
     /// [`Verifier::verify_batch`] on the calling thread alone.
