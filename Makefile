@@ -6,7 +6,7 @@ SHELL := /bin/bash
 PREFIX ?= /usr/local
 CARGO ?= cargo
 
-.PHONY: demo serve test test-rust test-backends test-vectors test-codegen codegen test-c test-python test-service test-browser test-faketime test-examples test-fuzz lint header install bench bench-service clean dist test-c-dist test-sdist test-install publish-check
+.PHONY: demo serve test test-rust test-backends test-vectors test-codegen codegen test-c test-python test-redis-c test-service test-browser test-faketime test-examples test-fuzz lint header install bench bench-service clean dist test-c-dist test-sdist test-install publish-check
 
 demo:
 	$(CARGO) run --release -q -p kycvs-cli -- demo
@@ -20,7 +20,7 @@ BOOKING_PORT ?= 8000
 serve:
 	KYCVS_PORT=$(PORT) BOOKING_PORT=$(BOOKING_PORT) bash scripts/serve.sh
 
-test: lint test-rust test-backends test-vectors test-codegen test-c test-python test-service test-browser test-faketime test-examples test-fuzz \
+test: lint test-rust test-backends test-vectors test-codegen test-c test-python test-redis-c test-service test-browser test-faketime test-examples test-fuzz \
 	test-c-dist test-sdist test-install publish-check
 	@echo "make test: all suites passed"
 
@@ -58,6 +58,12 @@ test-c:
 
 test-python:
 	bash python/tests/run.sh
+
+# The C reference replay store over Redis (examples/redis/): C and Python verifier processes
+# on one real redis-server refuse each other's tokens as replayed, and a killed or paused
+# Redis refuses tokens until it is back. Uses the wheel test-python installed in .venv.
+test-redis-c:
+	bash examples/redis/test.sh
 
 # The README's "Run the service" walk-through against a real kycvs-server on a free loopback
 # port; its token must verify with the CLI, the C library and the Python wheel.
