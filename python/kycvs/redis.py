@@ -2,8 +2,17 @@
 kycvs[redis]``, which brings redis-py).
 
 >>> import redis, kycvs, kycvs.redis                              # doctest: +SKIP
->>> store = kycvs.redis.RedisReplayStore(redis.Redis(host="127.0.0.1", socket_timeout=0.5))
+>>> from redis.backoff import NoBackoff
+>>> from redis.retry import Retry
+>>> client = redis.Redis(host="127.0.0.1", socket_timeout=0.5, socket_connect_timeout=0.5,
+...                      retry=Retry(NoBackoff(), 0))
+>>> store = kycvs.redis.RedisReplayStore(client)
 >>> verifier = kycvs.Verifier(trust, audience="irctc.example", replay_guard=store)
+
+Give the client ``retry=Retry(NoBackoff(), 0)``: redis-py otherwise repeats a command that
+timed out, with growing waits, so a stalled Redis answers a verification after several
+seconds instead of one timeout (and a repeated script can only refuse the tokens it already
+recorded).
 
 Each ``verify`` or ``verify_batch`` is one script run in Redis (≥ 6.2). Token ids are members
 of one set per hour of keep-until time, ``{prefix}replay:{keep_until // 3600}``, kept until the
@@ -96,7 +105,8 @@ def script_arguments(prefix: str, entries: list[tuple[str, int]],
     if len(hours) > 0xFFFF:
         raise ValueError("more hours of keep-until time than one call can number")
     number = {hour: i + 1 for i, hour in enumerate(hours)}
-    keys = [f"{prefix}replay:{hour + step}" for hour in hours for step in (-1, 0, 1)]
+    # Hour 0 has no hour before it (the Rust and C stores name hour 0 twice, as here).
+    keys = [f"{prefix}replay:{max(hour + step, 0)}" for hour in hours for step in (-1, 0, 1)]
     args: list[Any] = [len(hours)]
     args += [max(1, (hour + 1) * BUCKET_SECONDS - now) for hour in hours]
     args.append(b"".join(number[keep_until // BUCKET_SECONDS].to_bytes(2, "big")

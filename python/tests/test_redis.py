@@ -79,6 +79,8 @@ def test_script_arguments_name_three_hours_per_hour_of_the_call() -> None:
     assert keys == ["p:replay:1", "p:replay:2", "p:replay:3",
                     "p:replay:2", "p:replay:3", "p:replay:4"]
     assert args == [2, 3 * 3600 - 7000, 4 * 3600 - 7000, b"\0\1\0\2\0\1", "a", "b", "c"]
+    keys, _ = kycvs.redis.script_arguments("p:", [("a", 5)], now=0)
+    assert keys == ["p:replay:0", "p:replay:0", "p:replay:1"]
 
 
 def test_two_verifier_processes_share_one_replay_memory(pair: Pair, server: Server) -> None:
