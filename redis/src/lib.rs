@@ -303,14 +303,33 @@ redis.call('EXPIRE', KEYS[1], window)
 return 1
 ";
 
-/// Counts one request in a fixed window; answers the window's count so far.
+/// Counts one request in each fixed-window counter in turn, up to the first one beyond its
+/// limit; answers that counter's number (from 1), or 0 when every one is within its limit.
 const LIMIT_SCRIPT: &str = r"
-local n = redis.call('INCR', KEYS[1])
-if n == 1 then
-  redis.call('EXPIRE', KEYS[1], tonumber(ARGV[1]))
+for i = 1, #KEYS do
+  local n = redis.call('INCR', KEYS[i])
+  if n == 1 then
+    redis.call('EXPIRE', KEYS[i], tonumber(ARGV[2 * i - 1]))
+  end
+  if n > tonumber(ARGV[2 * i]) then
+    return i
+  end
 end
-return n
+return 0
 ";
+
+/// One request counter of [`RedisConsentStore::count_requests`].
+#[derive(Clone, Copy, Debug)]
+pub struct RequestCounter<'a> {
+    /// What the key names, e.g. `"ip"` or `"client"`.
+    pub scope: &'a str,
+    /// A MAC of the address or client id (never the value itself).
+    pub key: &'a [u8; 32],
+    /// The window, in seconds.
+    pub window: u64,
+    /// The most requests a window allows.
+    pub limit: u32,
+}
 
 /// What an [`RedisConsentStore::update_value`] callback answers: the new value, or `None` to
 /// delete the key.
@@ -352,37 +371,40 @@ impl RedisConsentStore {
         })
     }
 
-    /// Counts one request of `key` (a MAC naming a client or an address, see
-    /// `kycvs_core::ConsentStarter::limit_key`) under `scope` in the fixed window of `window`
-    /// seconds that holds `now`: `{prefix}limit:{scope}:{hex key}:{now / window}`, kept until
-    /// the window ends. `Ok(true)` while the window holds at most `limit` requests, `Ok(false)`
-    /// beyond. Error: `consent_store_unavailable` (the request is refused, never let through
-    /// uncounted).
-    pub fn count_request(
+    /// Counts one request against each of `counters` in turn, in one round trip, and stops
+    /// at the first that is beyond its limit: `Ok(Some(i))` for `counters[i]`, `Ok(None)`
+    /// when every one is within. Each counter is the fixed window of `window` seconds that
+    /// holds `now` for `key` (a MAC naming a client or an address, see
+    /// `kycvs_core::ConsentStarter::limit_key`) under `scope`:
+    /// `{prefix}limit:{scope}:{hex key}:{now / window}`, kept until the window ends. Error:
+    /// `consent_store_unavailable` (the request is refused, never let through uncounted).
+    pub fn count_requests(
         &self,
-        scope: &str,
-        key: &[u8; 32],
+        counters: &[RequestCounter<'_>],
         now: u64,
-        window: u64,
-        limit: u32,
-    ) -> Result<bool> {
-        let window = window.max(1);
-        let slot = now / window;
-        let left = (slot + 1).saturating_mul(window).saturating_sub(now).max(1);
-        let count: u64 = self
+    ) -> Result<Option<usize>> {
+        if counters.is_empty() {
+            return Ok(None);
+        }
+        let mut invocation = self.limit.prepare_invoke();
+        for counter in counters {
+            let window = counter.window.max(1);
+            let slot = now / window;
+            invocation
+                .key(format!(
+                    "{}limit:{}:{}:{slot}",
+                    self.prefix,
+                    counter.scope,
+                    hex::encode(counter.key)
+                ))
+                .arg((slot + 1).saturating_mul(window).saturating_sub(now).max(1))
+                .arg(counter.limit);
+        }
+        let refused: usize = self
             .pool
-            .with(|con| {
-                self.limit
-                    .key(format!(
-                        "{}limit:{scope}:{}:{slot}",
-                        self.prefix,
-                        hex::encode(key)
-                    ))
-                    .arg(left)
-                    .invoke(con)
-            })
+            .with(|con| invocation.invoke(con))
             .map_err(unavailable)?;
-        Ok(count <= u64::from(limit))
+        Ok(refused.checked_sub(1).filter(|&i| i < counters.len()))
     }
 
     /// Checks that Redis answers. Error: `consent_store_unavailable`.

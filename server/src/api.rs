@@ -4,6 +4,7 @@
 
 use crate::app::AppState;
 use crate::auth::Client;
+use crate::config::RateLimit;
 use crate::error::{AnsweredCode, ApiError, Code, ServiceCode};
 use crate::limits::RequestLimits;
 use crate::page;
@@ -16,6 +17,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use kycvs_core::{ConsentRequest, ErrorCode, Mobile, unix_now};
+use kycvs_redis::RequestCounter;
 use serde::Deserialize;
 use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
@@ -176,11 +178,8 @@ pub(crate) async fn limit_address(
     peer: SocketAddr,
     headers: &HeaderMap,
 ) -> Result<(), ApiError> {
-    count_request(
-        state,
-        Counted::Address(client_address(state, peer, headers)),
-    )
-    .await
+    let address = client_address(state, peer, headers);
+    count_requests(state, &[Counted::Address(address)]).await
 }
 
 /// Whose requests a limit counts.
@@ -189,35 +188,50 @@ enum Counted {
     Client(String),
 }
 
-/// Counts one request against its limit: in this process, or in Redis for every instance
-/// (keyed by a MAC of the address or client id). A store that does not answer refuses the
-/// request with its own code.
-async fn count_request(state: &Arc<AppState>, counted: Counted) -> Result<(), ApiError> {
-    let allowed = match (&state.limits, counted) {
-        (RequestLimits::Local { per_ip, .. }, Counted::Address(address)) => {
-            per_ip.allow(&address, Instant::now())
-        }
-        (RequestLimits::Local { per_client, .. }, Counted::Client(id)) => {
-            per_client.allow(&id, Instant::now())
-        }
-        (RequestLimits::Shared { store, limits }, counted) => {
-            let (scope, value, limit) = match counted {
-                Counted::Address(address) => ("ip", address.to_string(), limits.per_ip),
-                Counted::Client(id) => ("client", id, limits.per_client),
-            };
-            let key = state.starter.limit_key(scope, value.as_bytes());
+/// Counts one request against each limit in turn, refusing at the first one it is beyond:
+/// in this process, or in Redis for every instance (keyed by MACs of the address and client
+/// id, all in one round trip). A store that does not answer refuses the request with its
+/// own code.
+async fn count_requests(state: &Arc<AppState>, counted: &[Counted]) -> Result<(), ApiError> {
+    let allowed = match &state.limits {
+        RequestLimits::Local { per_client, per_ip } => counted.iter().all(|c| match c {
+            Counted::Address(address) => per_ip.allow(address, Instant::now()),
+            Counted::Client(id) => per_client.allow(id, Instant::now()),
+        }),
+        RequestLimits::Shared { store, limits } => {
+            let keyed: Vec<(&'static str, [u8; 32], RateLimit)> = counted
+                .iter()
+                .map(|c| match c {
+                    Counted::Address(address) => (
+                        "ip",
+                        state
+                            .starter
+                            .limit_key("ip", address.to_string().as_bytes()),
+                        limits.per_ip,
+                    ),
+                    Counted::Client(id) => (
+                        "client",
+                        state.starter.limit_key("client", id.as_bytes()),
+                        limits.per_client,
+                    ),
+                })
+                .collect();
             let store = store.clone();
-            tokio::task::spawn_blocking(move || {
-                store.count_request(
-                    scope,
-                    &key,
-                    unix_now(),
-                    limit.window.as_secs(),
-                    limit.requests,
-                )
+            let refused = tokio::task::spawn_blocking(move || {
+                let counters: Vec<RequestCounter<'_>> = keyed
+                    .iter()
+                    .map(|(scope, key, limit)| RequestCounter {
+                        scope,
+                        key,
+                        window: limit.window.as_secs(),
+                        limit: limit.requests,
+                    })
+                    .collect();
+                store.count_requests(&counters, unix_now())
             })
             .await
-            .map_err(internal)??
+            .map_err(internal)??;
+            refused.is_none()
         }
     };
     if allowed { Ok(()) } else { Err(too_many()) }
@@ -240,15 +254,27 @@ pub(crate) async fn authenticate_only(
     Ok(state.clients.authenticate(headers)?.clone())
 }
 
-/// The per-address limit, then the client's credentials, then the per-client limit.
+/// The per-address limit, then the client's credentials, then the per-client limit. The
+/// credentials are checked first (one SHA-256), so that both counts take one round trip to a
+/// shared store; a request over its address's limit is refused as such whatever its
+/// credentials, and one with wrong credentials counts against its address alone.
 pub(crate) async fn admit(
     state: &Arc<AppState>,
     peer: SocketAddr,
     headers: &HeaderMap,
 ) -> Result<Client, ApiError> {
-    let client = authenticate_only(state, peer, headers).await?;
-    count_request(state, Counted::Client(client.id.clone())).await?;
-    Ok(client)
+    let address = Counted::Address(client_address(state, peer, headers));
+    match state.clients.authenticate(headers) {
+        Ok(client) => {
+            let client = client.clone();
+            count_requests(state, &[address, Counted::Client(client.id.clone())]).await?;
+            Ok(client)
+        }
+        Err(unauthorized) => {
+            count_requests(state, &[address]).await?;
+            Err(unauthorized)
+        }
+    }
 }
 
 pub(crate) fn malformed<T>(rejection: JsonRejection, shape: &'static str) -> Result<T, ApiError> {

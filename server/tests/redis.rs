@@ -324,10 +324,21 @@ fn request_limits_are_counted_once_across_instances_by_mac_only() {
     let by_ip = limits(6, 1000);
     let one = Service::start(&[(SQLITE, &store), ("[sms]", &by_ip)]);
     let two = one.sibling();
-    for i in 0..6 {
+    for i in 0..5 {
         let a = [&one, &two][i % 2].complete(i % 2, unknown, "123456");
         assert_ne!(a.status, 429, "request {i}: {}", a.text);
     }
+    // Wrong credentials are refused as such, and count against the address.
+    let wrong = Credentials {
+        id: "irctc.example".into(),
+        secret: "not-the-secret".into(),
+    };
+    let a = two.post(
+        &format!("/v1/consents/{unknown}/complete"),
+        Some(&wrong),
+        &serde_json::json!({"otp": "123456"}),
+    );
+    assert_eq!((a.status, a.code()), (401, "unauthorized"));
     for s in [&one, &two] {
         let a = s.complete(0, unknown, "123456");
         assert_eq!((a.status, a.code()), (429, "too_many_requests"));
