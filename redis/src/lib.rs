@@ -49,8 +49,8 @@ impl RedisConfig {
 
 /// At most `pool_size` connections to one Redis, opened lazily, lent to one caller at a
 /// time and dropped after any error. A caller waits for a free connection at most one
-/// timeout, so when Redis stalls (paused, overloaded) every call ends within about two
-/// timeouts — one waiting, one on the wire — instead of queueing behind the stalled ones.
+/// timeout, so when Redis stalls (paused, overloaded) every call ends within about three
+/// timeouts — waiting, connecting, the command — instead of queueing behind the stalled ones.
 struct Pool {
     client: redis::Client,
     size: usize,
@@ -178,9 +178,9 @@ pub const REPLAY_BUCKET_SECONDS: u64 = 3600;
 /// `{prefix}replay:{keep_until / 3600}`, kept until the end of that hour by the verifier's
 /// clock; a token id counts as seen when it is in its own hour's set or in the hour before
 /// or after. All of one call is one script run (`redis/src/replay.lua`, one round trip, a
-/// few set commands per hour instead of one key per token; Redis ≥ 6.2 for `SMISMEMBER`). Python's `kycvs.redis` and the
-/// C reference callback (`examples/redis/`) use the same keys and script, so verifiers in
-/// every language share one memory.
+/// few set commands per hour instead of one key per token; Redis ≥ 6.2 for `SMISMEMBER`).
+/// Python's `kycvs.redis` and the C reference callback (`examples/redis/`) use the same keys
+/// and script, so verifiers in every language share one memory.
 pub struct RedisReplayStore {
     pool: Pool,
     prefix: String,

@@ -254,10 +254,11 @@ pub(crate) async fn authenticate_only(
     Ok(state.clients.authenticate(headers)?.clone())
 }
 
-/// The per-address limit, then the client's credentials, then the per-client limit. The
-/// credentials are checked first (one SHA-256), so that both counts take one round trip to a
-/// shared store; a request over its address's limit is refused as such whatever its
-/// credentials, and one with wrong credentials counts against its address alone.
+/// Admits a request as the per-address limit, then the client's credentials, then the
+/// per-client limit would: over its address's limit it is `too_many_requests` whatever its
+/// credentials, with wrong credentials it is `unauthorized` and counts against its address
+/// alone. The credentials (one SHA-256) are checked before counting, so that both counts
+/// take one round trip to a shared store.
 pub(crate) async fn admit(
     state: &Arc<AppState>,
     peer: SocketAddr,
