@@ -21,7 +21,7 @@ pub enum RequestLimits {
         per_ip: Limiter<IpAddr>,
     },
     /// In the Redis store, shared by every instance on it, keyed by MACs of the client id
-    /// and address (`kycvs_redis::RedisConsentStore::count_request`).
+    /// and address (`kycvs_redis::RedisConsentStore::count_requests`).
     Shared {
         /// The store the instances share.
         store: Arc<kycvs_redis::RedisConsentStore>,

@@ -440,7 +440,10 @@ impl Verifier {
     /// With the `parallel` feature (on by default) a batch of at least 128 tokens is split
     /// into one chunk per thread of rayon's current pool, each chunk with its own batch
     /// equation; to bound the threads, call it inside `rayon::ThreadPool::install` (or set
-    /// `RAYON_NUM_THREADS`).
+    /// `RAYON_NUM_THREADS`). With a [remote](ReplayStore::is_remote) replay store, a batch of
+    /// at least [`MIN_OVERLAPPED_BATCH`] tokens also uses one thread of its own for the
+    /// replay check of its first three quarters, which waits on the store while the rest is
+    /// verified.
     pub fn verify_batch(&self, items: &[BatchItem<'_>], now: u64) -> Vec<Result<VerifiedStatus>> {
         match &self.replay {
             Some(store) if store.is_remote() && items.len() >= MIN_OVERLAPPED_BATCH => {
