@@ -27,14 +27,7 @@ fn key() -> SigningKey {
 }
 
 fn verifier(redis: &Redis) -> Verifier {
-    let mut trust = TrustStore::new();
-    trust
-        .add(key().public_key().clone(), "cowin.example")
-        .unwrap();
-    let store = Arc::new(RedisReplayStore::new(&config(redis)).unwrap());
-    Verifier::new(trust, Policy::new("irctc.example"))
-        .unwrap()
-        .with_replay_store(store)
+    verifier_with_leeway(redis, kycvs_core::DEFAULT_LEEWAY)
 }
 
 fn token(nonce: &str) -> String {
