@@ -79,31 +79,20 @@ pub struct Args {
 pub fn run(args: &Args) -> Result<Outcome, CliError> {
     let verifier = build_verifier(args)?;
     let nonce = args.nonce.as_deref();
+    if args.tokens.is_empty() && rayon::current_num_threads() > 1 {
+        return verify_stdin_pipelined(&verifier, args.now, nonce);
+    }
     let stdout = io::stdout();
     let mut out = BufWriter::new(stdout.lock());
     let mut rejected = false;
-    let write_failed = |e: io::Error| CliError::new(format!("cannot write output: {e}"));
     if args.tokens.is_empty() {
         let mut lines = LineReader::new(io::stdin());
         let mut chunk = Chunk::default();
         let mut progress = Progress::new();
         let mut ended = false;
         while !ended {
-            let line = lines
-                .next_line()
-                .map_err(|e| CliError::new(format!("cannot read stdin: {e}")))?;
-            match line {
-                None => ended = true,
-                Some(Line::Token(token)) => chunk.push_token(token),
-                Some(Line::TooLong(len)) => chunk.push_rejection(Error::new(
-                    ErrorCode::TooLarge,
-                    format!("token is {len} bytes, more than {MAX_TOKEN_LEN}"),
-                )),
-            }
-            // Verify a full chunk, or whatever was read once the input read so far is used
-            // up: whole chunks for piped files, every line for an interactive producer
-            // waiting on its answer. Memory stays bounded by one chunk whatever the input.
-            if chunk.len() >= CHUNK_TOKENS || (chunk.len() > 0 && (ended || lines.is_drained())) {
+            let flush = read_chunk(&mut lines, &mut chunk, &mut ended)?;
+            if chunk.len() > 0 {
                 let now = args.now.unwrap_or_else(unix_now);
                 for verdict in chunk.verify(&verifier, nonce, now) {
                     rejected |= verdict.is_err();
@@ -112,7 +101,7 @@ pub fn run(args: &Args) -> Result<Outcome, CliError> {
                 }
                 progress.show(false);
             }
-            if ended || lines.is_drained() {
+            if flush {
                 out.flush().map_err(write_failed)?;
             }
         }
@@ -215,6 +204,110 @@ pub fn verdict_json(verdict: &Result<VerifiedStatus, Error>) -> serde_json::Valu
         }),
         Err(e) => json!({"ok": false, "error": e.code().as_str(), "detail": e.detail()}),
     }
+}
+
+fn write_failed(e: io::Error) -> CliError {
+    CliError::new(format!("cannot write output: {e}"))
+}
+
+/// Reads stdin lines into `chunk` until it is full, or until the input read so far is used
+/// up (whole chunks for piped files, every line for an interactive producer waiting on its
+/// answer); sets `ended` at the end of input. True when the verdicts of what was read must
+/// be flushed before reading on (the producer may be waiting for them). Memory stays
+/// bounded by one chunk whatever the input.
+fn read_chunk<R: Read>(
+    lines: &mut LineReader<R>,
+    chunk: &mut Chunk,
+    ended: &mut bool,
+) -> Result<bool, CliError> {
+    while !*ended && chunk.len() < CHUNK_TOKENS {
+        let line = lines
+            .next_line()
+            .map_err(|e| CliError::new(format!("cannot read stdin: {e}")))?;
+        match line {
+            None => *ended = true,
+            Some(Line::Token(token)) => chunk.push_token(token),
+            Some(Line::TooLong(len)) => chunk.push_rejection(Error::new(
+                ErrorCode::TooLarge,
+                format!("token is {len} bytes, more than {MAX_TOKEN_LEN}"),
+            )),
+        }
+        if lines.is_drained() {
+            return Ok(true);
+        }
+    }
+    Ok(*ended)
+}
+
+/// Stdin with more than one thread in the pool: reading, verifying and writing each on a
+/// thread of their own, a chunk at a time, so that reading the next chunk and writing the
+/// last one's verdicts overlap the verification of this one instead of leaving the pool
+/// idle. Verdicts stay in input order; at most three chunks are held at once (one read,
+/// one verified, one written).
+fn verify_stdin_pipelined(
+    verifier: &Verifier,
+    now: Option<u64>,
+    nonce: Option<&str>,
+) -> Result<Outcome, CliError> {
+    use std::sync::mpsc::sync_channel;
+    std::thread::scope(|scope| {
+        let (to_verify, chunks) = sync_channel::<(Chunk, bool)>(0);
+        let (to_write, verdicts) = sync_channel::<(Vec<Result<VerifiedStatus, Error>>, bool)>(0);
+        scope.spawn(move || {
+            for (mut chunk, flush) in chunks {
+                let now = now.unwrap_or_else(unix_now);
+                if to_write
+                    .send((chunk.verify(verifier, nonce, now), flush))
+                    .is_err()
+                {
+                    break;
+                }
+            }
+        });
+        let writer = scope.spawn(move || -> Result<bool, CliError> {
+            let stdout = io::stdout();
+            let mut out = BufWriter::new(stdout.lock());
+            let mut progress = Progress::new();
+            let mut rejected = false;
+            for (verdicts, flush) in verdicts {
+                for verdict in &verdicts {
+                    rejected |= verdict.is_err();
+                    progress.count(verdict.is_err());
+                    write_verdict(&mut out, verdict).map_err(write_failed)?;
+                }
+                progress.show(false);
+                if flush {
+                    out.flush().map_err(write_failed)?;
+                }
+            }
+            out.flush().map_err(write_failed)?;
+            progress.show(true);
+            Ok(rejected)
+        });
+        let mut lines = LineReader::new(io::stdin());
+        let mut ended = false;
+        let read = (|| {
+            while !ended {
+                let mut chunk = Chunk::default();
+                let flush = read_chunk(&mut lines, &mut chunk, &mut ended)?;
+                // A send fails only when the writer stopped on an error, reported below.
+                if (chunk.len() > 0 || flush) && to_verify.send((chunk, flush)).is_err() {
+                    break;
+                }
+            }
+            Ok::<(), CliError>(())
+        })();
+        drop(to_verify);
+        let written = writer
+            .join()
+            .unwrap_or_else(|_| Err(CliError::new("cannot write output")));
+        read?;
+        Ok(if written? {
+            Outcome::Rejected
+        } else {
+            Outcome::Success
+        })
+    })
 }
 
 /// The most stdin tokens verified as one batch: big enough for the batch equation's full

@@ -722,3 +722,120 @@ fn every_shared_vector_gives_its_expected_code() {
     }
     assert!(failures.is_empty(), "{}", failures.join("\n"));
 }
+
+/// `kycvs verify` with `args`, stdin and stdout as pipes, and `threads` in rayon's pool.
+fn spawn_verify(args: &[&str], threads: &str) -> std::process::Child {
+    Command::new(env!("CARGO_BIN_EXE_kycvs"))
+        .args(args)
+        .env("RAYON_NUM_THREADS", threads)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn kycvs")
+}
+
+#[test]
+fn verify_stdin_gives_the_same_lines_on_one_thread_and_on_several() {
+    let (_dir, key, jwks, _kid, token) = setup("stdin-threads");
+    let partial = issue(&key, "1", &[]);
+    let now = (NOW + 10).to_string();
+    // Several chunks of 1,024 lines, refusals and an overlong line among them.
+    let mut input = String::new();
+    for i in 0..2_600 {
+        let line = match i % 97 {
+            5 => "not-a-token".to_owned(),
+            50 => "C".repeat(70_000),
+            n if n % 2 == 0 => token.clone(),
+            _ => partial.clone(),
+        };
+        input.push_str(&line);
+        input.push('\n');
+    }
+    let outputs: Vec<(i32, Vec<u8>)> = ["1", "2", "4"]
+        .iter()
+        .map(|threads| {
+            let mut child = spawn_verify(&verify_args(&jwks, &now), threads);
+            let mut pipe = child.stdin.take().expect("stdin");
+            let bytes = input.clone().into_bytes();
+            let writer = std::thread::spawn(move || pipe.write_all(&bytes));
+            let out = child.wait_with_output().expect("wait for kycvs");
+            writer.join().unwrap().unwrap();
+            assert!(!stderr(&out).contains("panicked"), "{}", stderr(&out));
+            (code(&out), out.stdout)
+        })
+        .collect();
+    assert_eq!(outputs[0].0, 1);
+    let lines = String::from_utf8(outputs[0].1.clone()).unwrap();
+    assert_eq!(lines.lines().count(), 2_600);
+    assert_eq!(
+        lines
+            .lines()
+            .filter(|l| l.contains("\"too_large\""))
+            .count(),
+        27
+    );
+    for other in &outputs[1..] {
+        assert_eq!(other, &outputs[0]);
+    }
+}
+
+#[test]
+fn verify_stdin_answers_a_waiting_producer_line_by_line_on_any_pool() {
+    use std::io::{BufRead, BufReader};
+    let (_dir, _key, jwks, _kid, token) = setup("stdin-interactive");
+    let now = (NOW + 10).to_string();
+    for threads in ["1", "2"] {
+        let mut child = spawn_verify(&verify_args(&jwks, &now), threads);
+        let mut input = child.stdin.take().expect("stdin");
+        let (answers, answered) = std::sync::mpsc::channel();
+        let output = child.stdout.take().expect("stdout");
+        std::thread::spawn(move || {
+            for line in BufReader::new(output).lines() {
+                if answers.send(line.unwrap()).is_err() {
+                    break;
+                }
+            }
+        });
+        // Each answer arrives before the next line is written: the producer waits for it.
+        for line in [token.as_str(), "not-a-token", token.as_str()] {
+            writeln!(input, "{line}").unwrap();
+            input.flush().unwrap();
+            let answer = answered
+                .recv_timeout(std::time::Duration::from_secs(20))
+                .unwrap_or_else(|_| panic!("no answer to a line on {threads} threads"));
+            assert_eq!(answer.contains("\"ok\":true"), line == token, "{answer}");
+        }
+        drop(input);
+        assert_eq!(child.wait().unwrap().code(), Some(1));
+    }
+}
+
+#[test]
+fn verify_stdin_stops_when_its_output_is_closed() {
+    let (_dir, _key, jwks, _kid, token) = setup("stdin-closed");
+    let now = (NOW + 10).to_string();
+    for threads in ["1", "2"] {
+        let mut child = spawn_verify(&verify_args(&jwks, &now), threads);
+        drop(child.stdout.take());
+        let mut input = child.stdin.take().expect("stdin");
+        let line = format!("{token}\n");
+        // The writer fails at once; the reader then stops instead of reading all of this.
+        std::thread::spawn(move || {
+            for _ in 0..200_000 {
+                if input.write_all(line.as_bytes()).is_err() {
+                    break;
+                }
+            }
+        });
+        let started = std::time::Instant::now();
+        let out = child.wait_with_output().unwrap();
+        assert_eq!(code(&out), 2, "{threads} threads: {}", stderr(&out));
+        assert!(
+            stderr(&out).contains("cannot write output"),
+            "{}",
+            stderr(&out)
+        );
+        assert!(started.elapsed() < std::time::Duration::from_secs(30));
+    }
+}
