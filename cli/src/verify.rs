@@ -79,53 +79,101 @@ pub struct Args {
 pub fn run(args: &Args) -> Result<Outcome, CliError> {
     let verifier = build_verifier(args)?;
     let nonce = args.nonce.as_deref();
-    if args.tokens.is_empty() && rayon::current_num_threads() > 1 {
-        return verify_stdin_pipelined(&verifier, args.now, nonce);
+    if args.tokens.is_empty() {
+        return if rayon::current_num_threads() > 1 {
+            verify_stdin_pipelined(&verifier, args.now, nonce)
+        } else {
+            verify_stdin(&verifier, args.now, nonce)
+        };
     }
+    // Arguments are judged as bytes, like stdin lines: one that is not UTF-8 is a
+    // `malformed` verdict, not a usage error.
+    let items: Vec<BatchItem<'_>> = args
+        .tokens
+        .iter()
+        .map(|token| item(token.as_encoded_bytes(), nonce))
+        .collect();
+    let now = args.now.unwrap_or_else(unix_now);
     let stdout = io::stdout();
     let mut out = BufWriter::new(stdout.lock());
     let mut rejected = false;
-    if args.tokens.is_empty() {
-        let mut lines = LineReader::new(io::stdin());
-        let mut chunk = Chunk::default();
-        let mut progress = Progress::new();
-        let mut ended = false;
-        while !ended {
-            let flush = read_chunk(&mut lines, &mut chunk, &mut ended)?;
-            if chunk.len() > 0 {
-                let now = args.now.unwrap_or_else(unix_now);
-                for verdict in chunk.verify(&verifier, nonce, now) {
-                    rejected |= verdict.is_err();
-                    progress.count(verdict.is_err());
-                    write_verdict(&mut out, &verdict).map_err(write_failed)?;
-                }
-                progress.show(false);
-            }
-            if flush {
-                out.flush().map_err(write_failed)?;
-            }
-        }
-        progress.show(true);
-    } else {
-        // Arguments are judged as bytes, like stdin lines: one that is not UTF-8 is a
-        // `malformed` verdict, not a usage error.
-        let items: Vec<BatchItem<'_>> = args
-            .tokens
-            .iter()
-            .map(|token| item(token.as_encoded_bytes(), nonce))
-            .collect();
-        let now = args.now.unwrap_or_else(unix_now);
-        for verdict in verifier.verify_batch(&items, now) {
-            rejected |= verdict.is_err();
-            write_verdict(&mut out, &verdict).map_err(write_failed)?;
-        }
+    for verdict in verifier.verify_batch(&items, now) {
+        rejected |= verdict.is_err();
+        write_verdict(&mut out, &verdict).map_err(write_failed)?;
     }
     out.flush().map_err(write_failed)?;
-    Ok(if rejected {
+    Ok(outcome(rejected))
+}
+
+fn outcome(rejected: bool) -> Outcome {
+    if rejected {
         Outcome::Rejected
     } else {
         Outcome::Success
-    })
+    }
+}
+
+/// Writes one verdict as a line of JSON.
+fn write_verdict(out: &mut impl Write, verdict: &Result<VerifiedStatus, Error>) -> io::Result<()> {
+    serde_json::to_writer(&mut *out, &verdict_json(verdict))?;
+    out.write_all(b"\n")
+}
+
+/// The JSON form of a verdict, as `verify` prints it.
+pub fn verdict_json(verdict: &Result<VerifiedStatus, Error>) -> serde_json::Value {
+    match verdict {
+        Ok(v) => json!({
+            "ok": true, "status": v.status().as_u8(), "iss": v.iss(), "sub": v.sub(),
+            "aud": v.aud(), "jti": v.jti(), "iat": v.iat(), "exp": v.exp(), "kid": v.kid(),
+        }),
+        Err(e) => json!({"ok": false, "error": e.code().as_str(), "detail": e.detail()}),
+    }
+}
+
+fn write_failed(e: io::Error) -> CliError {
+    CliError::new(format!("cannot write output: {e}"))
+}
+
+/// Where the verdicts of stdin go: stdout, the progress line, and whether any was a
+/// rejection.
+struct StdinOutput {
+    out: BufWriter<io::StdoutLock<'static>>,
+    progress: Progress,
+    rejected: bool,
+}
+
+impl StdinOutput {
+    fn new() -> StdinOutput {
+        StdinOutput {
+            out: BufWriter::new(io::stdout().lock()),
+            progress: Progress::new(),
+            rejected: false,
+        }
+    }
+
+    /// Writes one chunk's verdicts, flushed when the producer may be waiting for them.
+    fn write(
+        &mut self,
+        verdicts: &[Result<VerifiedStatus, Error>],
+        flush: bool,
+    ) -> Result<(), CliError> {
+        for verdict in verdicts {
+            self.rejected |= verdict.is_err();
+            self.progress.count(verdict.is_err());
+            write_verdict(&mut self.out, verdict).map_err(write_failed)?;
+        }
+        self.progress.show(false);
+        if flush {
+            self.out.flush().map_err(write_failed)?;
+        }
+        Ok(())
+    }
+
+    fn finish(mut self) -> Result<Outcome, CliError> {
+        self.out.flush().map_err(write_failed)?;
+        self.progress.show(true);
+        Ok(outcome(self.rejected))
+    }
 }
 
 fn build_verifier(args: &Args) -> Result<Verifier, CliError> {
@@ -189,27 +237,6 @@ fn item<'a>(token: &'a [u8], nonce: Option<&'a str>) -> BatchItem<'a> {
     }
 }
 
-/// Writes one verdict as a line of JSON.
-fn write_verdict(out: &mut impl Write, verdict: &Result<VerifiedStatus, Error>) -> io::Result<()> {
-    serde_json::to_writer(&mut *out, &verdict_json(verdict))?;
-    out.write_all(b"\n")
-}
-
-/// The JSON form of a verdict, as `verify` prints it.
-pub fn verdict_json(verdict: &Result<VerifiedStatus, Error>) -> serde_json::Value {
-    match verdict {
-        Ok(v) => json!({
-            "ok": true, "status": v.status().as_u8(), "iss": v.iss(), "sub": v.sub(),
-            "aud": v.aud(), "jti": v.jti(), "iat": v.iat(), "exp": v.exp(), "kid": v.kid(),
-        }),
-        Err(e) => json!({"ok": false, "error": e.code().as_str(), "detail": e.detail()}),
-    }
-}
-
-fn write_failed(e: io::Error) -> CliError {
-    CliError::new(format!("cannot write output: {e}"))
-}
-
 /// Reads stdin lines into `chunk` until it is full, or until the input read so far is used
 /// up (whole chunks for piped files, every line for an interactive producer waiting on its
 /// answer); sets `ended` at the end of input. True when the verdicts of what was read must
@@ -239,6 +266,24 @@ fn read_chunk<R: Read>(
     Ok(*ended)
 }
 
+/// Stdin on one thread: read a chunk, verify it, write its verdicts, and again.
+fn verify_stdin(
+    verifier: &Verifier,
+    now: Option<u64>,
+    nonce: Option<&str>,
+) -> Result<Outcome, CliError> {
+    let mut output = StdinOutput::new();
+    let mut lines = LineReader::new(io::stdin());
+    let mut chunk = Chunk::default();
+    let mut ended = false;
+    while !ended {
+        let flush = read_chunk(&mut lines, &mut chunk, &mut ended)?;
+        let now = now.unwrap_or_else(unix_now);
+        output.write(&chunk.verify(verifier, nonce, now), flush)?;
+    }
+    output.finish()
+}
+
 /// Stdin with more than one thread in the pool: reading, verifying and writing each on a
 /// thread of their own, a chunk at a time, so that reading the next chunk and writing the
 /// last one's verdicts overlap the verification of this one instead of leaving the pool
@@ -264,25 +309,12 @@ fn verify_stdin_pipelined(
                 }
             }
         });
-        let writer = scope.spawn(move || -> Result<bool, CliError> {
-            let stdout = io::stdout();
-            let mut out = BufWriter::new(stdout.lock());
-            let mut progress = Progress::new();
-            let mut rejected = false;
+        let writer = scope.spawn(move || {
+            let mut output = StdinOutput::new();
             for (verdicts, flush) in verdicts {
-                for verdict in &verdicts {
-                    rejected |= verdict.is_err();
-                    progress.count(verdict.is_err());
-                    write_verdict(&mut out, verdict).map_err(write_failed)?;
-                }
-                progress.show(false);
-                if flush {
-                    out.flush().map_err(write_failed)?;
-                }
+                output.write(&verdicts, flush)?;
             }
-            out.flush().map_err(write_failed)?;
-            progress.show(true);
-            Ok(rejected)
+            output.finish()
         });
         let mut lines = LineReader::new(io::stdin());
         let mut ended = false;
@@ -302,11 +334,7 @@ fn verify_stdin_pipelined(
             .join()
             .unwrap_or_else(|_| Err(CliError::new("cannot write output")));
         read?;
-        Ok(if written? {
-            Outcome::Rejected
-        } else {
-            Outcome::Success
-        })
+        written
     })
 }
 

@@ -208,6 +208,17 @@ ask() {
 }
 one() { ask "$1" "$2" 1 "$3 $NONCE $AT"; }
 now_ms() { local t=${EPOCHREALTIME//[.,]/}; echo $((t / 1000)); }
+# check_outage WHAT TOKEN: the C verifier refuses TOKEN with replay_store_unavailable, and
+# within OUTAGE_LIMIT_MS.
+check_outage() {
+    local t0 elapsed
+    t0=$(now_ms)
+    one 3 4 "$2"
+    elapsed=$(($(now_ms) - t0))
+    check "$1" "replay_store_unavailable" "$ANSWER"
+    check "$1: answered within ${OUTAGE_LIMIT_MS} ms (took $elapsed)" 1 \
+        "$((elapsed < OUTAGE_LIMIT_MS))"
+}
 evalsha_calls() {
     rcli INFO commandstats | tr -d '\r' | sed -n 's/^cmdstat_evalsha:calls=\([0-9]*\),.*/\1/p'
 }
@@ -268,13 +279,7 @@ suite() {
     # 5. Redis killed: refused within the timeout; restarted on the same socket and AOF: the
     #    same process accepts again and still remembers A.
     redis_kill
-    local t0 elapsed
-    t0=$(now_ms)
-    one 3 4 "$K1"
-    elapsed=$(($(now_ms) - t0))
-    check "$label: C with Redis killed" "replay_store_unavailable" "$ANSWER"
-    check "$label: ... answered within ${OUTAGE_LIMIT_MS} ms (took $elapsed)" 1 \
-        "$((elapsed < OUTAGE_LIMIT_MS))"
+    check_outage "$label: C with Redis killed" "$K1"
     redis_start "$dir"
     one 3 4 "$K2"
     check "$label: C after the restart accepts K2" "ok 2" "$ANSWER"
@@ -288,13 +293,9 @@ suite() {
 
     # 6. Redis paused: refused within the timeout; resumed: the same process recovers.
     kill -STOP "$REDIS_PID"
-    t0=$(now_ms)
-    one 3 4 "$P1"
-    elapsed=$(($(now_ms) - t0))
-    check "$label: C with Redis paused" "replay_store_unavailable" "$ANSWER"
-    check "$label: ... answered within ${OUTAGE_LIMIT_MS} ms (took $elapsed)" 1 \
-        "$((elapsed < OUTAGE_LIMIT_MS))"
+    check_outage "$label: C with Redis paused" "$P1"
     # Threads queued behind a stalled call do not wait it out one after the other.
+    local t0 elapsed
     t0=$(now_ms)
     ask 3 4 8 "THREADS 8" "$P3 $NONCE $AT"
     elapsed=$(($(now_ms) - t0))

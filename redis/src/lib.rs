@@ -320,11 +320,11 @@ return 0
 
 /// One request counter of [`RedisConsentStore::count_requests`].
 #[derive(Clone, Copy, Debug)]
-pub struct RequestCounter<'a> {
+pub struct RequestCounter {
     /// What the key names, e.g. `"ip"` or `"client"`.
-    pub scope: &'a str,
+    pub scope: &'static str,
     /// A MAC of the address or client id (never the value itself).
-    pub key: &'a [u8; 32],
+    pub key: [u8; 32],
     /// The window, in seconds.
     pub window: u64,
     /// The most requests a window allows.
@@ -378,11 +378,7 @@ impl RedisConsentStore {
     /// `kycvs_core::ConsentStarter::limit_key`) under `scope`:
     /// `{prefix}limit:{scope}:{hex key}:{now / window}`, kept until the window ends. Error:
     /// `consent_store_unavailable` (the request is refused, never let through uncounted).
-    pub fn count_requests(
-        &self,
-        counters: &[RequestCounter<'_>],
-        now: u64,
-    ) -> Result<Option<usize>> {
+    pub fn count_requests(&self, counters: &[RequestCounter], now: u64) -> Result<Option<usize>> {
         if counters.is_empty() {
             return Ok(None);
         }

@@ -31,6 +31,10 @@ fn verifier(redis: &Redis) -> Verifier {
 }
 
 fn token(nonce: &str) -> String {
+    token_at(nonce, NOW)
+}
+
+fn token_at(nonce: &str, issued: u64) -> String {
     Issuer::new(key(), "cowin.example")
         .unwrap()
         .issue(
@@ -41,7 +45,7 @@ fn token(nonce: &str) -> String {
                 status: VaccinationStatus::FullyVaccinated,
                 ttl: 300,
             },
-            NOW,
+            issued,
         )
         .unwrap()
 }
@@ -121,24 +125,10 @@ fn verifier_with_leeway(redis: &Redis, leeway: u64) -> Verifier {
 #[test]
 fn verifiers_with_other_leeways_share_one_memory_across_an_hour_boundary() {
     let redis = Redis::start();
-    // exp sits just before an hour boundary: leeway 0 keeps the jti in that hour's hash,
+    // exp sits just before an hour boundary: leeway 0 keeps the jti in that hour's set,
     // leeway 3600 (the largest) in the next one's, and leeway 30 just past the boundary.
     let issued = (NOW / 3600 + 1) * 3600 - 300 - 10;
-    let token = |nonce: &str| {
-        Issuer::new(key(), "cowin.example")
-            .unwrap()
-            .issue(
-                &TokenRequest {
-                    audience: "irctc.example",
-                    nonce,
-                    subject: "p-1",
-                    status: VaccinationStatus::FullyVaccinated,
-                    ttl: 300,
-                },
-                issued,
-            )
-            .unwrap()
-    };
+    let token = |nonce: &str| token_at(nonce, issued);
     let (none, short, long) = (
         verifier_with_leeway(&redis, 0),
         verifier_with_leeway(&redis, 30),

@@ -4,7 +4,6 @@
 
 use crate::app::AppState;
 use crate::auth::Client;
-use crate::config::RateLimit;
 use crate::error::{AnsweredCode, ApiError, Code, ServiceCode};
 use crate::limits::RequestLimits;
 use crate::page;
@@ -199,38 +198,30 @@ async fn count_requests(state: &Arc<AppState>, counted: &[Counted]) -> Result<()
             Counted::Client(id) => per_client.allow(id, Instant::now()),
         }),
         RequestLimits::Shared { store, limits } => {
-            let keyed: Vec<(&'static str, [u8; 32], RateLimit)> = counted
+            let counters: Vec<RequestCounter> = counted
                 .iter()
-                .map(|c| match c {
-                    Counted::Address(address) => (
-                        "ip",
-                        state
-                            .starter
-                            .limit_key("ip", address.to_string().as_bytes()),
-                        limits.per_ip,
-                    ),
-                    Counted::Client(id) => (
-                        "client",
-                        state.starter.limit_key("client", id.as_bytes()),
-                        limits.per_client,
-                    ),
+                .map(|c| {
+                    let (scope, value, limit) = match c {
+                        Counted::Address(address) => {
+                            ("ip", address.to_string().into_bytes(), limits.per_ip)
+                        }
+                        Counted::Client(id) => {
+                            ("client", id.as_bytes().to_vec(), limits.per_client)
+                        }
+                    };
+                    RequestCounter {
+                        scope,
+                        key: state.starter.limit_key(scope, &value),
+                        window: limit.window.as_secs(),
+                        limit: limit.requests,
+                    }
                 })
                 .collect();
             let store = store.clone();
-            let refused = tokio::task::spawn_blocking(move || {
-                let counters: Vec<RequestCounter<'_>> = keyed
-                    .iter()
-                    .map(|(scope, key, limit)| RequestCounter {
-                        scope,
-                        key,
-                        window: limit.window.as_secs(),
-                        limit: limit.requests,
-                    })
-                    .collect();
-                store.count_requests(&counters, unix_now())
-            })
-            .await
-            .map_err(internal)??;
+            let refused =
+                tokio::task::spawn_blocking(move || store.count_requests(&counters, unix_now()))
+                    .await
+                    .map_err(internal)??;
             refused.is_none()
         }
     };
