@@ -166,15 +166,21 @@ fn killing_redis_under_load_fails_closed_and_completes_no_consent_twice() {
                     .enumerate()
                 {
                     let nonce = format!("PNR-{w}-{n}");
-                    let begun = services[n % 2].begin(0, mobile, name, &nonce);
-                    if begun.status != 201 {
+                    // A begin refused by the outage is asked again, as a verifier's page
+                    // would, until the store is back.
+                    let begun = loop {
+                        let begun = services[n % 2].begin(0, mobile, name, &nonce);
+                        if begun.status == 201 || std::time::Instant::now() > deadline {
+                            break begun;
+                        }
                         assert_eq!(
                             (begun.status, begun.code()),
                             (503, "consent_store_unavailable")
                         );
                         begins_refused.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
-                        continue;
-                    }
+                        std::thread::sleep(std::time::Duration::from_millis(50));
+                    };
+                    assert_eq!(begun.status, 201, "the store never came back");
                     let id = begun.json["consent_id"].as_str().unwrap().to_owned();
                     let otp = otp_for(services[0], mobile);
                     let mut flow = Flow {
@@ -256,9 +262,24 @@ fn killing_redis_under_load_fails_closed_and_completes_no_consent_twice() {
         }
     }
     assert!(outage_answers > 0, "the kill happened under load");
+    // Every flow was begun and answered for good once the store was back.
+    assert_eq!(flows.len(), workers * per_worker);
+    assert!(
+        flows
+            .iter()
+            .all(|f| f.completes.last().is_some_and(|(s, _)| *s != 503)),
+        "a flow still refused after the restart"
+    );
+    // Only a consent in flight at the kill can lose its answer (used up in the store, the
+    // reply cut off): at most one per worker.
+    let lost: Vec<_> = flows
+        .iter()
+        .filter(|f| f.completes.iter().all(|(s, _)| matches!(s, 404 | 503)))
+        .collect();
+    assert!(lost.len() <= workers, "{lost:?}");
     let issued = flows.iter().filter(|f| !f.tokens.is_empty()).count();
     assert!(
-        issued > workers * per_worker / 3,
+        issued > workers * per_worker / 2,
         "{issued} flows completed"
     );
     assert_eq!(one.get("/readyz").status, 200);
