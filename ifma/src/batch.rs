@@ -1,0 +1,290 @@
+//! Decoding eight encodings at a time, and the multi-scalar sum with one 8-bit window of the
+//! 128-bit coefficients in each vector lane.
+
+use crate::field::{
+    F8, bytes_from_limbs, canonical, constants, limbs_from_bytes, negate_canonical,
+};
+use crate::point::{Ext8, Niels8};
+use core::arch::x86_64::*;
+
+/// One decoded point as (y + x, y − x, 2d·x·y), limbs below 2⁵².
+pub(crate) type NielsLimbs = [[u64; 5]; 3];
+
+/// Decodes up to eight encodings the way curve25519-dalek's `CompressedEdwardsY::decompress`
+/// does: y from the low 255 bits, x = √((y² − 1)/(d·y² + 1)) with the sign of bit 255; `None`
+/// where the ratio has no square root.
+#[target_feature(enable = "avx512f,avx512ifma")]
+pub(crate) fn decode8(encodings: &[[u8; 32]]) -> [Option<NielsLimbs>; 8] {
+    // Missing lanes decode the neutral point's encoding, and are dropped at the end.
+    let lane_bytes: [[u8; 32]; 8] =
+        core::array::from_fn(|l| encodings.get(l).copied().unwrap_or(NEUTRAL));
+    let y = F8::from_lanes(&lane_bytes.map(|b| limbs_from_bytes(&b)));
+    let one = F8::splat(constants::ONE);
+    let yy = y.square();
+    let u = yy.sub(&one);
+    let v = yy.mul(&F8::splat(constants::D)).add(&one);
+    // r = u·v³·(u·v⁷)^((p − 5)/8), a square root of u/v, of −u/v, or of ±√−1·u/v.
+    let v3 = v.square().mul(&v);
+    let v7 = v3.square().mul(&v);
+    let r = u.mul(&v3).mul(&u.mul(&v7).pow_p58());
+    let check = v.mul(&r.square()).to_lanes();
+    let sqrt_m1 = F8::splat(constants::SQRT_M1);
+    let u_i = u.mul(&sqrt_m1).to_lanes();
+    let r_i = r.mul(&sqrt_m1).to_lanes();
+    let (r, u) = (r.to_lanes(), u.to_lanes());
+    let mut valid = [false; 8];
+    let x_lanes: [[u64; 5]; 8] = core::array::from_fn(|l| {
+        let (check, u) = (canonical(check[l]), canonical(u[l]));
+        let correct = check == u;
+        let flipped = check == negate_canonical(&u);
+        let flipped_i = check == negate_canonical(&canonical(u_i[l]));
+        valid[l] = l < encodings.len() && (correct || flipped);
+        let mut x = canonical(if flipped || flipped_i { r_i[l] } else { r[l] });
+        // The non-negative root (even, as an integer below p), then the encoded sign.
+        if x[0] & 1 == 1 {
+            x = negate_canonical(&x);
+        }
+        if lane_bytes[l][31] >> 7 == 1 {
+            x = negate_canonical(&x);
+        }
+        x
+    });
+    let x = F8::from_lanes(&x_lanes);
+    let niels = Niels8::from_affine(&x, &y);
+    let (ypx, ymx, xy2d) = (
+        niels.y_plus_x.to_lanes(),
+        niels.y_minus_x.to_lanes(),
+        niels.xy2d.to_lanes(),
+    );
+    core::array::from_fn(|l| valid[l].then_some([ypx[l], ymx[l], xy2d[l]]))
+}
+
+/// The encoding of the neutral point (0, 1).
+const NEUTRAL: [u8; 32] = {
+    let mut one = [0u8; 32];
+    one[0] = 1;
+    one
+};
+
+/// Buckets per window: digit magnitudes 1 to 128 in buckets 1 to 128; digit 0 goes to
+/// bucket 0, which absorbs it and is never summed.
+const BUCKETS: usize = 129;
+/// u64s in one bucket: four coordinates, five limbs each, one u64 per lane.
+const BUCKET_LEN: usize = 20 * 8;
+
+/// The sixteen signed base-2⁸ digits of `c`: `Σ dⱼ·256ʲ = c` with every `dⱼ` in [−128, 128],
+/// so that a window needs 128 buckets, not 255, and 128-bit coefficients need no 17th window.
+pub(crate) fn signed_digits(c: i128) -> [i16; 16] {
+    // The bytes of c + 2¹²⁷ (in [0, 2¹²⁸)), recoded from the bottom; the top digit takes the
+    // 2¹²⁷ back off.
+    let bytes = ((c as u128) ^ (1 << 127)).to_le_bytes();
+    let mut digits = [0i16; 16];
+    let mut carry = 0;
+    for j in 0..15 {
+        let t = i16::from(bytes[j]) + carry;
+        (digits[j], carry) = if t > 128 { (t - 256, 1) } else { (t, 0) };
+    }
+    digits[15] = i16::from(bytes[15]) + carry - 128;
+    digits
+}
+
+/// `Σ coefficients[i] · points[i]`, compressed. Each of the sixteen 8-bit windows of the
+/// coefficients is one lane's Pippenger sum (windows 0–7 in one pass over the points,
+/// 8–15 in a second): every lane adds the same point, each to the bucket its own digit
+/// names (subtracts it for a negative digit), so buckets never conflict; then each lane
+/// folds its buckets into its window's sum.
+#[target_feature(enable = "avx512f,avx512ifma")]
+pub(crate) fn weighted_sum(points: &[NielsLimbs], coefficients: &[i128]) -> [u8; 32] {
+    let identity = Ext8::identity();
+    let zero = F8::splat(constants::ZERO);
+    let digits: Vec<[i16; 16]> = coefficients.iter().map(|&c| signed_digits(c)).collect();
+    let mut buckets = vec![0u64; BUCKETS * BUCKET_LEN];
+    let mut windows: Vec<[[u64; 5]; 4]> = Vec::with_capacity(16);
+    for pass in 0..2 {
+        for bucket in buckets.chunks_exact_mut(BUCKET_LEN) {
+            store_ext(bucket, &identity);
+        }
+        for (point, digits) in points.iter().zip(&digits) {
+            let digits: [i16; 8] = core::array::from_fn(|l| digits[8 * pass + l]);
+            if digits == [0; 8] {
+                continue;
+            }
+            let offsets: [u64; 8] = core::array::from_fn(|l| {
+                u64::from(digits[l].unsigned_abs()) * BUCKET_LEN as u64 + l as u64
+            });
+            let offsets = load(&offsets);
+            let negative = digits
+                .iter()
+                .enumerate()
+                .fold(0u8, |mask, (l, d)| mask | (u8::from(*d < 0) << l));
+            let (y_plus_x, y_minus_x) = (F8::splat(point[0]), F8::splat(point[1]));
+            let xy2d = F8::splat(point[2]);
+            let q = Niels8 {
+                y_plus_x: select(negative, &y_plus_x, &y_minus_x),
+                y_minus_x: select(negative, &y_minus_x, &y_plus_x),
+                xy2d: select(negative, &xy2d, &zero.sub(&xy2d)),
+            };
+            let sum = gather_ext(&buckets, offsets).add_niels(&q);
+            scatter_ext(&mut buckets, offsets, &sum);
+        }
+        // Σ d · bucket[d] as running sums, from the top bucket down.
+        let mut running = identity;
+        let mut total = identity;
+        for bucket in buckets.chunks_exact(BUCKET_LEN).skip(1).rev() {
+            running = running.add(&load_ext(bucket));
+            total = total.add(&running);
+        }
+        let coords = [total.x, total.y, total.z, total.t].map(|c| c.to_lanes());
+        windows.extend((0..8).map(|l| coords.map(|c| c[l])));
+    }
+    // Horner over the windows, highest first: acc ← 2⁸ · acc + window.
+    let splat = |w: &[[u64; 5]; 4]| Ext8 {
+        x: F8::splat(w[0]),
+        y: F8::splat(w[1]),
+        z: F8::splat(w[2]),
+        t: F8::splat(w[3]),
+    };
+    let mut acc = splat(&windows[15]);
+    for window in windows[..15].iter().rev() {
+        for _ in 0..8 {
+            acc = acc.double();
+        }
+        acc = acc.add(&splat(window));
+    }
+    compress(&acc)
+}
+
+/// The encoding of lane 0 of `p`: y with the sign of x in bit 255.
+#[inline]
+#[target_feature(enable = "avx512f,avx512ifma")]
+pub(crate) fn compress(p: &Ext8) -> [u8; 32] {
+    let z_inv = p.z.invert();
+    let x = canonical(p.x.mul(&z_inv).to_lanes()[0]);
+    let y = canonical(p.y.mul(&z_inv).to_lanes()[0]);
+    let mut bytes = bytes_from_limbs(&y);
+    bytes[31] |= ((x[0] & 1) as u8) << 7;
+    bytes
+}
+
+/// Lane by lane, `b` where `mask` has the lane's bit, else `a`.
+#[inline]
+#[target_feature(enable = "avx512f,avx512ifma")]
+fn select(mask: u8, a: &F8, b: &F8) -> F8 {
+    F8(core::array::from_fn(|j| {
+        _mm512_mask_blend_epi64(mask, a.0[j], b.0[j])
+    }))
+}
+
+/// Eight u64s in one register.
+#[inline]
+#[target_feature(enable = "avx512f,avx512ifma")]
+fn load(values: &[u64; 8]) -> __m512i {
+    // SAFETY: `values` is 64 readable bytes; the unaligned load has no alignment demand.
+    unsafe { _mm512_loadu_si512(values.as_ptr().cast()) }
+}
+
+/// Eight points read from one bucket block (lane l from lane slot l).
+#[inline]
+#[target_feature(enable = "avx512f,avx512ifma")]
+fn load_ext(block: &[u64]) -> Ext8 {
+    assert!(block.len() >= BUCKET_LEN);
+    let limb = |k: usize| {
+        // SAFETY: the block holds 20 · 8 u64s (asserted), so u64s 8k..8k + 8 are in it for
+        // k < 20; the unaligned load has no alignment demand.
+        unsafe { _mm512_loadu_si512(block[8 * k..8 * k + 8].as_ptr().cast()) }
+    };
+    ext_from(limb)
+}
+
+/// Writes eight points into one bucket block.
+#[inline]
+#[target_feature(enable = "avx512f,avx512ifma")]
+fn store_ext(block: &mut [u64], p: &Ext8) {
+    assert!(block.len() >= BUCKET_LEN);
+    for (k, limb) in ext_limbs(p).into_iter().enumerate() {
+        // SAFETY: as in `load_ext`, u64s 8k..8k + 8 are inside the block.
+        unsafe { _mm512_storeu_si512(block[8 * k..8 * k + 8].as_mut_ptr().cast(), limb) };
+    }
+}
+
+/// Lane l reads bucket block `offsets[l]`'s lane-l slot (offsets in u64s).
+#[inline]
+#[target_feature(enable = "avx512f,avx512ifma")]
+fn gather_ext(buckets: &[u64], offsets: __m512i) -> Ext8 {
+    assert!(buckets.len() >= BUCKETS * BUCKET_LEN);
+    let limb = |k: usize| {
+        let at = _mm512_add_epi64(offsets, _mm512_set1_epi64(8 * k as i64));
+        // SAFETY: every offset is |digit| · BUCKET_LEN + lane with |digit| ≤ 128 and lane < 8,
+        // plus 8k with k < 20: below BUCKETS · BUCKET_LEN, the slice's length (asserted).
+        unsafe { _mm512_i64gather_epi64::<8>(at, buckets.as_ptr().cast()) }
+    };
+    ext_from(limb)
+}
+
+/// Lane l writes its point into bucket block `offsets[l]`'s lane-l slot; the lanes' slots
+/// are distinct, so no two lanes write one u64.
+#[inline]
+#[target_feature(enable = "avx512f,avx512ifma")]
+fn scatter_ext(buckets: &mut [u64], offsets: __m512i, p: &Ext8) {
+    assert!(buckets.len() >= BUCKETS * BUCKET_LEN);
+    for (k, limb) in ext_limbs(p).into_iter().enumerate() {
+        let at = _mm512_add_epi64(offsets, _mm512_set1_epi64(8 * k as i64));
+        // SAFETY: the offsets are in bounds as in `gather_ext`, and the slice is borrowed
+        // mutably, so nothing else reads or writes it meanwhile.
+        unsafe { _mm512_i64scatter_epi64::<8>(buckets.as_mut_ptr().cast(), at, limb) };
+    }
+}
+
+#[inline]
+#[target_feature(enable = "avx512f,avx512ifma")]
+fn ext_from(mut limb: impl FnMut(usize) -> __m512i) -> Ext8 {
+    let mut coordinate = |c: usize| F8(core::array::from_fn(|j| limb(5 * c + j)));
+    Ext8 {
+        x: coordinate(0),
+        y: coordinate(1),
+        z: coordinate(2),
+        t: coordinate(3),
+    }
+}
+
+#[inline]
+#[target_feature(enable = "avx512f,avx512ifma")]
+fn ext_limbs(p: &Ext8) -> [__m512i; 20] {
+    let coordinates = [p.x, p.y, p.z, p.t];
+    core::array::from_fn(|k| coordinates[k / 5].0[k % 5])
+}
+
+#[cfg(test)]
+mod tests {
+    use super::signed_digits;
+
+    #[test]
+    fn signed_digits_recompose_and_stay_within_128() {
+        let mut x: u64 = 0x9e37_79b9_7f4a_7c15;
+        let mut cases = vec![
+            0i128,
+            1,
+            -1,
+            i128::MIN,
+            i128::MAX,
+            128,
+            -128,
+            129,
+            0x80 << 112,
+        ];
+        for _ in 0..100_000 {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            cases.push(((u128::from(x) << 64) | u128::from(x.rotate_left(17))) as i128);
+        }
+        for c in cases {
+            let digits = signed_digits(c);
+            assert!(digits.iter().all(|d| (-128..=128).contains(d)), "{c}");
+            let back = digits.iter().rev().fold(0i128, |acc, &d| {
+                acc.wrapping_mul(256).wrapping_add(i128::from(d))
+            });
+            assert_eq!(back, c);
+        }
+    }
+}
