@@ -2,7 +2,7 @@
 
 use crate::crypto::keys::PublicKey;
 use crate::crypto::signature::{
-    PreparedSignature, bad_signature, batch_equation_holds, equation_holds, prepare,
+    PreparedSignature, bad_signature, equation_holds, equations_hold, prepare,
 };
 use crate::error::{Error, ErrorCode, Result, err};
 use crate::jose::token::{
@@ -528,13 +528,13 @@ impl Verifier {
             .filter_map(|s| s.as_ref().ok())
             .map(|s| (s.trusted.key(), &s.signature))
             .collect();
-        let all_hold = batch_equation_holds(&candidates);
+        let mut holds = equations_hold(&candidates).into_iter();
         staged
             .into_iter()
             .zip(items)
             .map(|(staged, item)| {
                 let staged = staged?;
-                if !all_hold && !equation_holds(staged.trusted.key(), &staged.signature) {
+                if holds.next() != Some(true) {
                     return Err(bad_signature());
                 }
                 let nonce = match &item.0 {
