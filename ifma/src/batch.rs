@@ -2,7 +2,7 @@
 //! 128-bit coefficients in each vector lane.
 
 use crate::field::{
-    F8, bytes_from_limbs, canonical, constants, limbs_from_bytes, negate_canonical,
+    F8, bytes_from_limbs, canonical, constants, invert, limbs_from_bytes, negate_canonical, pow_p58,
 };
 use crate::point::{Ext8, Niels8};
 use core::arch::x86_64::*;
@@ -10,23 +10,45 @@ use core::arch::x86_64::*;
 /// One decoded point as (y + x, y − x, 2d·x·y), limbs below 2⁵².
 pub(crate) type NielsLimbs = [[u64; 5]; 3];
 
-/// Decodes up to eight encodings the way curve25519-dalek's `CompressedEdwardsY::decompress`
-/// does: y from the low 255 bits, x = √((y² − 1)/(d·y² + 1)) with the sign of bit 255; `None`
-/// where the ratio has no square root.
+/// Decodes up to sixteen encodings (two sets of eight lanes, whose square-root chains run
+/// side by side) the way curve25519-dalek's `CompressedEdwardsY::decompress` does: y from
+/// the low 255 bits, x = √((y² − 1)/(d·y² + 1)) with the sign of bit 255; `None` where the
+/// ratio has no square root.
 #[target_feature(enable = "avx512f,avx512ifma")]
-pub(crate) fn decode8(encodings: &[[u8; 32]]) -> [Option<NielsLimbs>; 8] {
+pub(crate) fn decode16(encodings: &[[u8; 32]]) -> [Option<NielsLimbs>; 16] {
     // Missing lanes decode the neutral point's encoding, and are dropped at the end.
-    let lane_bytes: [[u8; 32]; 8] =
+    let lane_bytes: [[u8; 32]; 16] =
         core::array::from_fn(|l| encodings.get(l).copied().unwrap_or(NEUTRAL));
-    let y = F8::from_lanes(&lane_bytes.map(|b| limbs_from_bytes(&b)));
     let one = F8::splat(constants::ONE);
-    let yy = y.square();
-    let u = yy.sub(&one);
-    let v = yy.mul(&F8::splat(constants::D)).add(&one);
+    let y: [F8; 2] = core::array::from_fn(|h| {
+        F8::from_lanes(&core::array::from_fn(|l| {
+            limbs_from_bytes(&lane_bytes[8 * h + l])
+        }))
+    });
+    let yy = y.map(|y| y.square());
+    let u = yy.map(|yy| yy.sub(&one));
+    let v = yy.map(|yy| yy.mul(&F8::splat(constants::D)).add(&one));
     // r = u·v³·(u·v⁷)^((p − 5)/8), a square root of u/v, of −u/v, or of ±√−1·u/v.
-    let v3 = v.square().mul(&v);
-    let v7 = v3.square().mul(&v);
-    let r = u.mul(&v3).mul(&u.mul(&v7).pow_p58());
+    let v3: [F8; 2] = core::array::from_fn(|h| v[h].square().mul(&v[h]));
+    let uv7: [F8; 2] = core::array::from_fn(|h| u[h].mul(&v3[h].square().mul(&v[h])));
+    let pow = pow_p58(&uv7);
+    let mut decoded = [None; 16];
+    for h in 0..2 {
+        let r = u[h].mul(&v3[h]).mul(&pow[h]);
+        let half = finish8(&lane_bytes[8 * h..8 * h + 8], &y[h], &u[h], &v[h], &r);
+        for (l, point) in half.into_iter().enumerate() {
+            if 8 * h + l < encodings.len() {
+                decoded[8 * h + l] = point;
+            }
+        }
+    }
+    decoded
+}
+
+/// The end of [`decode16`] for eight lanes: from the candidate root `r` of u/v, the verdict
+/// and the point, as curve25519-dalek's `sqrt_ratio_i` and `decompress` reach them.
+#[target_feature(enable = "avx512f,avx512ifma")]
+fn finish8(bytes: &[[u8; 32]], y: &F8, u: &F8, v: &F8, r: &F8) -> [Option<NielsLimbs>; 8] {
     let check = v.mul(&r.square()).to_lanes();
     let sqrt_m1 = F8::splat(constants::SQRT_M1);
     let u_i = u.mul(&sqrt_m1).to_lanes();
@@ -38,19 +60,19 @@ pub(crate) fn decode8(encodings: &[[u8; 32]]) -> [Option<NielsLimbs>; 8] {
         let correct = check == u;
         let flipped = check == negate_canonical(&u);
         let flipped_i = check == negate_canonical(&canonical(u_i[l]));
-        valid[l] = l < encodings.len() && (correct || flipped);
+        valid[l] = correct || flipped;
         let mut x = canonical(if flipped || flipped_i { r_i[l] } else { r[l] });
         // The non-negative root (even, as an integer below p), then the encoded sign.
         if x[0] & 1 == 1 {
             x = negate_canonical(&x);
         }
-        if lane_bytes[l][31] >> 7 == 1 {
+        if bytes[l][31] >> 7 == 1 {
             x = negate_canonical(&x);
         }
         x
     });
     let x = F8::from_lanes(&x_lanes);
-    let niels = Niels8::from_affine(&x, &y);
+    let niels = Niels8::from_affine(&x, y);
     let (ypx, ymx, xy2d) = (
         niels.y_plus_x.to_lanes(),
         niels.y_minus_x.to_lanes(),
@@ -158,7 +180,7 @@ pub(crate) fn weighted_sum(points: &[NielsLimbs], coefficients: &[i128]) -> [u8;
 #[inline]
 #[target_feature(enable = "avx512f,avx512ifma")]
 pub(crate) fn compress(p: &Ext8) -> [u8; 32] {
-    let z_inv = p.z.invert();
+    let z_inv = invert(&p.z);
     let x = canonical(p.x.mul(&z_inv).to_lanes()[0]);
     let y = canonical(p.y.mul(&z_inv).to_lanes()[0]);
     let mut bytes = bytes_from_limbs(&y);
