@@ -91,8 +91,106 @@ const NEUTRAL: [u8; 32] = {
 /// Buckets per window: digit magnitudes 1 to 128 in buckets 1 to 128; digit 0 goes to
 /// bucket 0, which absorbs it and is never summed.
 const BUCKETS: usize = 129;
-/// u64s in one bucket: four coordinates, five limbs each, one u64 per lane.
-const BUCKET_LEN: usize = 20 * 8;
+
+/// One bucket of one lane: X, Y, Z, T (five limbs each), then four u64s of padding, so that
+/// it is three whole 512-bit loads.
+type Record = [u64; 24];
+
+/// Every lane's buckets, lane by lane (`records[lane · BUCKETS + bucket]`). A lane's bucket
+/// is read with plain vector loads and an 8 × 8 transpose into lane order, and written back
+/// the same way: gathers and scatters of one u64 per lane cost several times more.
+struct Buckets {
+    records: Vec<Record>,
+}
+
+impl Buckets {
+    fn new() -> Buckets {
+        Buckets {
+            records: vec![[0; 24]; 8 * BUCKETS],
+        }
+    }
+
+    /// Every bucket of every lane back to the neutral point (0 : 1 : 1 : 0).
+    fn reset(&mut self) {
+        let mut neutral = [0u64; 24];
+        neutral[5] = 1;
+        neutral[10] = 1;
+        self.records.fill(neutral);
+    }
+
+    /// Lane l's bucket `buckets[l]`, for each lane.
+    #[inline]
+    #[target_feature(enable = "avx512f,avx512ifma")]
+    fn load(&self, buckets: [usize; 8]) -> Ext8 {
+        let records: [&Record; 8] =
+            core::array::from_fn(|l| &self.records[l * BUCKETS + buckets[l]]);
+        let columns: [[__m512i; 8]; 3] = core::array::from_fn(|c| {
+            transpose(core::array::from_fn(|l| {
+                // SAFETY: u64s 8c..8c + 8 (c < 3) of a 24-u64 record are 64 readable bytes;
+                // the unaligned load has no alignment demand.
+                unsafe { _mm512_loadu_si512(records[l][8 * c..8 * c + 8].as_ptr().cast()) }
+            }))
+        });
+        ext_from(|k| columns[k / 8][k % 8])
+    }
+
+    /// Writes lane l of `p` into lane l's bucket `buckets[l]`, for each lane.
+    #[inline]
+    #[target_feature(enable = "avx512f,avx512ifma")]
+    fn store(&mut self, buckets: [usize; 8], p: &Ext8) {
+        let limbs = ext_limbs(p);
+        let padding = _mm512_setzero_si512();
+        let rows: [[__m512i; 8]; 3] = core::array::from_fn(|c| {
+            transpose(core::array::from_fn(|j| {
+                limbs.get(8 * c + j).copied().unwrap_or(padding)
+            }))
+        });
+        for (l, bucket) in buckets.into_iter().enumerate() {
+            let record = &mut self.records[l * BUCKETS + bucket];
+            for (c, row) in rows.iter().enumerate() {
+                // SAFETY: as in `load`, u64s 8c..8c + 8 of the record, now writable.
+                unsafe {
+                    _mm512_storeu_si512(record[8 * c..8 * c + 8].as_mut_ptr().cast(), row[l])
+                };
+            }
+        }
+    }
+}
+
+/// The transpose of an 8 × 8 matrix of u64s held as eight rows: row i of the result holds
+/// element i of every input row.
+#[inline]
+#[target_feature(enable = "avx512f,avx512ifma")]
+fn transpose(r: [__m512i; 8]) -> [__m512i; 8] {
+    // Pairs of rows interleaved, then 128-bit blocks regrouped twice.
+    let t: [__m512i; 8] = core::array::from_fn(|i| {
+        let (a, b) = (r[i / 2 * 2], r[i / 2 * 2 + 1]);
+        if i % 2 == 0 {
+            _mm512_unpacklo_epi64(a, b)
+        } else {
+            _mm512_unpackhi_epi64(a, b)
+        }
+    });
+    // u[0..4] from rows 0–3, u[4..8] from rows 4–7: u[q] holds elements q and q + 4.
+    let u: [__m512i; 8] = core::array::from_fn(|i| {
+        let base = if i < 4 { 0 } else { 4 };
+        let q = i % 4;
+        let (a, b) = (t[base + q % 2], t[base + 2 + q % 2]);
+        if q < 2 {
+            _mm512_shuffle_i64x2::<0b10_00_10_00>(a, b)
+        } else {
+            _mm512_shuffle_i64x2::<0b11_01_11_01>(a, b)
+        }
+    });
+    core::array::from_fn(|e| {
+        let q = e % 4;
+        if e < 4 {
+            _mm512_shuffle_i64x2::<0b10_00_10_00>(u[q], u[4 + q])
+        } else {
+            _mm512_shuffle_i64x2::<0b11_01_11_01>(u[q], u[4 + q])
+        }
+    })
+}
 
 /// The sixteen signed base-2⁸ digits of `c`: `Σ dⱼ·256ʲ = c` with every `dⱼ` in [−128, 128],
 /// so that a window needs 128 buckets, not 255, and 128-bit coefficients need no 17th window.
@@ -120,21 +218,16 @@ pub(crate) fn weighted_sum(points: &[NielsLimbs], coefficients: &[i128]) -> [u8;
     let identity = Ext8::identity();
     let zero = F8::splat(constants::ZERO);
     let digits: Vec<[i16; 16]> = coefficients.iter().map(|&c| signed_digits(c)).collect();
-    let mut buckets = vec![0u64; BUCKETS * BUCKET_LEN];
+    let mut buckets = Buckets::new();
     let mut windows: Vec<[[u64; 5]; 4]> = Vec::with_capacity(16);
     for pass in 0..2 {
-        for bucket in buckets.chunks_exact_mut(BUCKET_LEN) {
-            store_ext(bucket, &identity);
-        }
+        buckets.reset();
         for (point, digits) in points.iter().zip(&digits) {
             let digits: [i16; 8] = core::array::from_fn(|l| digits[8 * pass + l]);
             if digits == [0; 8] {
                 continue;
             }
-            let offsets: [u64; 8] = core::array::from_fn(|l| {
-                u64::from(digits[l].unsigned_abs()) * BUCKET_LEN as u64 + l as u64
-            });
-            let offsets = load(&offsets);
+            let slots: [usize; 8] = digits.map(|d| usize::from(d.unsigned_abs()));
             let negative = digits
                 .iter()
                 .enumerate()
@@ -146,14 +239,14 @@ pub(crate) fn weighted_sum(points: &[NielsLimbs], coefficients: &[i128]) -> [u8;
                 y_minus_x: select(negative, &y_minus_x, &y_plus_x),
                 xy2d: select(negative, &xy2d, &zero.sub(&xy2d)),
             };
-            let sum = gather_ext(&buckets, offsets).add_niels(&q);
-            scatter_ext(&mut buckets, offsets, &sum);
+            let sum = buckets.load(slots).add_niels(&q);
+            buckets.store(slots, &sum);
         }
         // Σ d · bucket[d] as running sums, from the top bucket down.
         let mut running = identity;
         let mut total = identity;
-        for bucket in buckets.chunks_exact(BUCKET_LEN).skip(1).rev() {
-            running = running.add(&load_ext(bucket));
+        for bucket in (1..BUCKETS).rev() {
+            running = running.add(&buckets.load([bucket; 8]));
             total = total.add(&running);
         }
         let coords = [total.x, total.y, total.z, total.t].map(|c| c.to_lanes());
@@ -195,66 +288,6 @@ fn select(mask: u8, a: &F8, b: &F8) -> F8 {
     F8(core::array::from_fn(|j| {
         _mm512_mask_blend_epi64(mask, a.0[j], b.0[j])
     }))
-}
-
-/// Eight u64s in one register.
-#[inline]
-#[target_feature(enable = "avx512f,avx512ifma")]
-fn load(values: &[u64; 8]) -> __m512i {
-    // SAFETY: `values` is 64 readable bytes; the unaligned load has no alignment demand.
-    unsafe { _mm512_loadu_si512(values.as_ptr().cast()) }
-}
-
-/// Eight points read from one bucket block (lane l from lane slot l).
-#[inline]
-#[target_feature(enable = "avx512f,avx512ifma")]
-fn load_ext(block: &[u64]) -> Ext8 {
-    assert!(block.len() >= BUCKET_LEN);
-    let limb = |k: usize| {
-        // SAFETY: the block holds 20 · 8 u64s (asserted), so u64s 8k..8k + 8 are in it for
-        // k < 20; the unaligned load has no alignment demand.
-        unsafe { _mm512_loadu_si512(block[8 * k..8 * k + 8].as_ptr().cast()) }
-    };
-    ext_from(limb)
-}
-
-/// Writes eight points into one bucket block.
-#[inline]
-#[target_feature(enable = "avx512f,avx512ifma")]
-fn store_ext(block: &mut [u64], p: &Ext8) {
-    assert!(block.len() >= BUCKET_LEN);
-    for (k, limb) in ext_limbs(p).into_iter().enumerate() {
-        // SAFETY: as in `load_ext`, u64s 8k..8k + 8 are inside the block.
-        unsafe { _mm512_storeu_si512(block[8 * k..8 * k + 8].as_mut_ptr().cast(), limb) };
-    }
-}
-
-/// Lane l reads bucket block `offsets[l]`'s lane-l slot (offsets in u64s).
-#[inline]
-#[target_feature(enable = "avx512f,avx512ifma")]
-fn gather_ext(buckets: &[u64], offsets: __m512i) -> Ext8 {
-    assert!(buckets.len() >= BUCKETS * BUCKET_LEN);
-    let limb = |k: usize| {
-        let at = _mm512_add_epi64(offsets, _mm512_set1_epi64(8 * k as i64));
-        // SAFETY: every offset is |digit| · BUCKET_LEN + lane with |digit| ≤ 128 and lane < 8,
-        // plus 8k with k < 20: below BUCKETS · BUCKET_LEN, the slice's length (asserted).
-        unsafe { _mm512_i64gather_epi64::<8>(at, buckets.as_ptr().cast()) }
-    };
-    ext_from(limb)
-}
-
-/// Lane l writes its point into bucket block `offsets[l]`'s lane-l slot; the lanes' slots
-/// are distinct, so no two lanes write one u64.
-#[inline]
-#[target_feature(enable = "avx512f,avx512ifma")]
-fn scatter_ext(buckets: &mut [u64], offsets: __m512i, p: &Ext8) {
-    assert!(buckets.len() >= BUCKETS * BUCKET_LEN);
-    for (k, limb) in ext_limbs(p).into_iter().enumerate() {
-        let at = _mm512_add_epi64(offsets, _mm512_set1_epi64(8 * k as i64));
-        // SAFETY: the offsets are in bounds as in `gather_ext`, and the slice is borrowed
-        // mutably, so nothing else reads or writes it meanwhile.
-        unsafe { _mm512_i64scatter_epi64::<8>(buckets.as_mut_ptr().cast(), at, limb) };
-    }
 }
 
 #[inline]
