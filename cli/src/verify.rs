@@ -7,7 +7,7 @@ use kycvs_core::{
     MAX_JWKS_LEN, MAX_ROOT_JWK_LEN, MAX_TOKEN_LEN, Policy, TrustBundle, TrustStore, VerifiedStatus,
     Verifier, unix_now,
 };
-use serde_json::json;
+use serde::Serialize;
 use std::ffi::OsString;
 use std::io::{self, BufRead, BufReader, BufWriter, IsTerminal, Read, Write};
 use std::path::PathBuf;
@@ -115,18 +115,54 @@ fn outcome(rejected: bool) -> Outcome {
 
 /// Writes one verdict as a line of JSON.
 fn write_verdict(out: &mut impl Write, verdict: &Result<VerifiedStatus, Error>) -> io::Result<()> {
-    serde_json::to_writer(&mut *out, &verdict_json(verdict))?;
+    serde_json::to_writer(&mut *out, &VerdictLine::of(verdict))?;
     out.write_all(b"\n")
 }
 
-/// The JSON form of a verdict, as `verify` prints it.
-pub fn verdict_json(verdict: &Result<VerifiedStatus, Error>) -> serde_json::Value {
-    match verdict {
-        Ok(v) => json!({
-            "ok": true, "status": v.status().as_u8(), "iss": v.iss(), "sub": v.sub(),
-            "aud": v.aud(), "jti": v.jti(), "iat": v.iat(), "exp": v.exp(), "kid": v.kid(),
-        }),
-        Err(e) => json!({"ok": false, "error": e.code().as_str(), "detail": e.detail()}),
+/// One line of `verify`'s output, borrowed from its verdict and written field by field in
+/// this order (no intermediate JSON value: at a few hundred thousand lines a second, building
+/// one per line was a tenth of the CLI's time).
+#[derive(Serialize)]
+#[serde(untagged)]
+enum VerdictLine<'a> {
+    Verified {
+        ok: bool,
+        status: u8,
+        iss: &'a str,
+        sub: &'a str,
+        aud: &'a str,
+        jti: &'a str,
+        iat: u64,
+        exp: u64,
+        kid: &'a str,
+    },
+    Rejected {
+        ok: bool,
+        error: &'a str,
+        detail: &'a str,
+    },
+}
+
+impl<'a> VerdictLine<'a> {
+    fn of(verdict: &'a Result<VerifiedStatus, Error>) -> VerdictLine<'a> {
+        match verdict {
+            Ok(v) => VerdictLine::Verified {
+                ok: true,
+                status: v.status().as_u8(),
+                iss: v.iss(),
+                sub: v.sub(),
+                aud: v.aud(),
+                jti: v.jti(),
+                iat: v.iat(),
+                exp: v.exp(),
+                kid: v.kid(),
+            },
+            Err(e) => VerdictLine::Rejected {
+                ok: false,
+                error: e.code().as_str(),
+                detail: e.detail(),
+            },
+        }
     }
 }
 
