@@ -10,17 +10,22 @@ use core::arch::x86_64::*;
 /// One decoded point as (y + x, y − x, 2d·x·y), limbs below 2⁵².
 pub(crate) type NielsLimbs = [[u64; 5]; 3];
 
-/// Decodes up to sixteen encodings (two sets of eight lanes, whose square-root chains run
+/// Sets of eight lanes that [`decode_sets`] decodes side by side: their square-root chains
+/// are independent, so the CPU overlaps them.
+pub(crate) const DECODE_SETS: usize = 8;
+
+/// Decodes up to `8 · H` encodings (`H` sets of eight lanes, whose square-root chains run
 /// side by side) the way curve25519-dalek's `CompressedEdwardsY::decompress` does: y from
 /// the low 255 bits, x = √((y² − 1)/(d·y² + 1)) with the sign of bit 255; `None` where the
 /// ratio has no square root.
 #[target_feature(enable = "avx512f,avx512ifma")]
-pub(crate) fn decode16(encodings: &[[u8; 32]]) -> [Option<NielsLimbs>; 16] {
+pub(crate) fn decode_sets<const H: usize>(encodings: &[[u8; 32]]) -> Vec<Option<NielsLimbs>> {
     // Missing lanes decode the neutral point's encoding, and are dropped at the end.
-    let lane_bytes: [[u8; 32]; 16] =
-        core::array::from_fn(|l| encodings.get(l).copied().unwrap_or(NEUTRAL));
+    let lane_bytes: Vec<[u8; 32]> = (0..8 * H)
+        .map(|l| encodings.get(l).copied().unwrap_or(NEUTRAL))
+        .collect();
     let one = F8::splat(constants::ONE);
-    let y: [F8; 2] = core::array::from_fn(|h| {
+    let y: [F8; H] = core::array::from_fn(|h| {
         F8::from_lanes(&core::array::from_fn(|l| {
             limbs_from_bytes(&lane_bytes[8 * h + l])
         }))
@@ -29,11 +34,11 @@ pub(crate) fn decode16(encodings: &[[u8; 32]]) -> [Option<NielsLimbs>; 16] {
     let u = yy.map(|yy| yy.sub(&one));
     let v = yy.map(|yy| yy.mul(&F8::splat(constants::D)).add(&one));
     // r = u·v³·(u·v⁷)^((p − 5)/8), a square root of u/v, of −u/v, or of ±√−1·u/v.
-    let v3: [F8; 2] = core::array::from_fn(|h| v[h].square().mul(&v[h]));
-    let uv7: [F8; 2] = core::array::from_fn(|h| u[h].mul(&v3[h].square().mul(&v[h])));
+    let v3: [F8; H] = core::array::from_fn(|h| v[h].square().mul(&v[h]));
+    let uv7: [F8; H] = core::array::from_fn(|h| u[h].mul(&v3[h].square().mul(&v[h])));
     let pow = pow_p58(&uv7);
-    let mut decoded = [None; 16];
-    for h in 0..2 {
+    let mut decoded = vec![None; encodings.len().min(8 * H)];
+    for h in 0..H {
         let r = u[h].mul(&v3[h]).mul(&pow[h]);
         let half = finish8(&lane_bytes[8 * h..8 * h + 8], &y[h], &u[h], &v[h], &r);
         for (l, point) in half.into_iter().enumerate() {
@@ -45,7 +50,7 @@ pub(crate) fn decode16(encodings: &[[u8; 32]]) -> [Option<NielsLimbs>; 16] {
     decoded
 }
 
-/// The end of [`decode16`] for eight lanes: from the candidate root `r` of u/v, the verdict
+/// The end of [`decode_sets`] for eight lanes: from the candidate root `r` of u/v, the verdict
 /// and the point, as curve25519-dalek's `sqrt_ratio_i` and `decompress` reach them.
 #[target_feature(enable = "avx512f,avx512ifma")]
 fn finish8(bytes: &[[u8; 32]], y: &F8, u: &F8, v: &F8, r: &F8) -> [Option<NielsLimbs>; 8] {

@@ -45,7 +45,7 @@ pub struct DecodedPoints {
 }
 
 impl DecodedPoints {
-    /// Decodes every encoding, sixteen at a time; `None` when [`available`] is false.
+    /// Decodes every encoding, up to sixty-four at a time; `None` when [`available`] is false.
     ///
     /// An encoding decodes exactly when curve25519-dalek's `CompressedEdwardsY::decompress`
     /// accepts it, to the same point: y is read from the low 255 bits (values from p up are
@@ -55,9 +55,9 @@ impl DecodedPoints {
         #[cfg(target_arch = "x86_64")]
         if available() {
             let mut points = Vec::with_capacity(encodings.len());
-            for chunk in encodings.chunks(16) {
+            for chunk in encodings.chunks(8 * batch::DECODE_SETS) {
                 // SAFETY: `available()` found AVX-512F and AVX-512 IFMA on this CPU.
-                let decoded = unsafe { batch::decode16(chunk) };
+                let decoded = unsafe { batch::decode_sets::<{ batch::DECODE_SETS }>(chunk) };
                 points.extend(decoded.into_iter().take(chunk.len()));
             }
             return Some(DecodedPoints { points });
