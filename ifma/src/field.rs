@@ -244,8 +244,8 @@ fn load(values: &[u64; 8]) -> __m512i {
 
 /// Stores a register as eight u64s.
 #[inline]
-#[target_feature(enable = "avx512f,avx512ifma")]
-fn store(register: __m512i) -> [u64; 8] {
+#[target_feature(enable = "avx512f")]
+pub(crate) fn store(register: __m512i) -> [u64; 8] {
     let mut values = [0u64; 8];
     // SAFETY: `values` is 64 writable bytes; the unaligned store has no alignment demand.
     unsafe { _mm512_storeu_si512(values.as_mut_ptr().cast(), register) };

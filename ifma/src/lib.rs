@@ -12,7 +12,10 @@
 //! - [`DecodedPoints::weighted_sum`] computes the sum with one signed 8-bit window of the
 //!   128-bit coefficients per lane (16 windows, not the 32 a 253-bit scalar needs).
 //!
-//! Both are variable-time: they serve signature verification, whose inputs are public.
+//! - [`sha512_many`] hashes eight messages at a time (AVX-512F alone), for the challenges
+//!   `SHA-512(R ‖ A ‖ M)` of a batch.
+//!
+//! The point code is variable-time: it serves signature verification, whose inputs are public.
 //! On a CPU without AVX-512F and AVX-512 IFMA (and on other architectures) [`available`] is
 //! false and `decode` returns `None`; the caller keeps its portable path.
 //! The test suite compares every result with curve25519-dalek.
@@ -23,6 +26,8 @@ mod batch;
 mod field;
 #[cfg(target_arch = "x86_64")]
 mod point;
+#[cfg(target_arch = "x86_64")]
+mod sha512;
 
 /// Whether this CPU runs this crate's code: x86-64 with AVX-512F and AVX-512 IFMA (checked
 /// once by CPUID through the standard library, which caches it).
@@ -35,6 +40,26 @@ pub fn available() -> bool {
     {
         false
     }
+}
+
+/// The SHA-512 digest of each message (the concatenation of its `P` parts), eight messages
+/// at a time in AVX-512 lanes; `None` when the CPU lacks AVX-512F (or is not x86-64). The
+/// digests are those of any SHA-512 (FIPS 180-4); the test suite compares them with the
+/// `sha2` crate's.
+pub fn sha512_many<const P: usize>(messages: &[[&[u8]; P]]) -> Option<Vec<[u8; 64]>> {
+    #[cfg(target_arch = "x86_64")]
+    if std::is_x86_feature_detected!("avx512f") {
+        let mut digests = Vec::with_capacity(messages.len());
+        for chunk in messages.chunks(8) {
+            let parts: Vec<&[&[u8]]> = chunk.iter().map(|m| m.as_slice()).collect();
+            // SAFETY: the CPU has AVX-512F (detected above).
+            let lanes = unsafe { sha512::sha512x8(&parts) };
+            digests.extend_from_slice(&lanes[..chunk.len()]);
+        }
+        return Some(digests);
+    }
+    let _ = messages;
+    None
 }
 
 /// Points decoded from 32-byte encodings, each either a curve point or marked invalid.

@@ -504,7 +504,7 @@ impl<'a> UntrustedToken<'a> {
     }
 
     /// The exact bytes the signature covers: the first two segments as received.
-    pub fn signing_input(&self) -> &[u8] {
+    pub fn signing_input(&self) -> &'a [u8] {
         self.signing_input
     }
 

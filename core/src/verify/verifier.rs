@@ -2,7 +2,8 @@
 
 use crate::crypto::keys::PublicKey;
 use crate::crypto::signature::{
-    PreparedSignature, bad_signature, equation_holds, equations_hold, prepare,
+    PreparedSignature, bad_signature, check_encodings, equation_holds, equations_hold, prepare,
+    prepare_all,
 };
 use crate::error::{Error, ErrorCode, Result, err};
 use crate::jose::token::{
@@ -513,16 +514,7 @@ impl Verifier {
         items: &[BatchItem<'_>],
         now: u64,
     ) -> Vec<Result<VerifiedStatus>> {
-        let staged: Vec<Result<Staged<'_, '_>>> = items
-            .iter()
-            .map(|item| match &item.0 {
-                Item::Token { token, nonce } => {
-                    self.nonce_allowed(*nonce)?;
-                    self.stage_bytes(token)
-                }
-                Item::Rejected(error) => Err(error.clone()),
-            })
-            .collect();
+        let staged = self.stage_all(items);
         let candidates: Vec<(&PublicKey, &PreparedSignature)> = staged
             .iter()
             .filter_map(|s| s.as_ref().ok())
@@ -601,11 +593,7 @@ impl Verifier {
     /// Everything before the group equation: structure, header, key lookup, signature
     /// encodings and challenge.
     fn stage<'t>(&self, token: &'t str) -> Result<Staged<'t, '_>> {
-        let untrusted = UntrustedToken::parse_with(token, Some(&self.known_headers))?;
-        let trusted = self
-            .trust
-            .get(&untrusted.header().kid)
-            .ok_or_else(|| Error::new(ErrorCode::UnknownKey, "no trusted key has this kid"))?;
+        let (untrusted, trusted) = self.parse_and_find_key(token)?;
         let signature = prepare(
             trusted.key(),
             untrusted.signing_input(),
@@ -620,6 +608,51 @@ impl Verifier {
 
     fn stage_bytes<'t>(&self, token: &'t [u8]) -> Result<Staged<'t, '_>> {
         self.stage(token_text(token)?)
+    }
+
+    /// Structure, header and key lookup.
+    fn parse_and_find_key<'t>(&self, token: &'t str) -> Result<(UntrustedToken<'t>, &TrustedKey)> {
+        let untrusted = UntrustedToken::parse_with(token, Some(&self.known_headers))?;
+        let trusted = self
+            .trust
+            .get(&untrusted.header().kid)
+            .ok_or_else(|| Error::new(ErrorCode::UnknownKey, "no trusted key has this kid"))?;
+        Ok((untrusted, trusted))
+    }
+
+    /// [`Verifier::stage`] for every item of a batch, the challenges hashed together: the
+    /// same verdicts, item by item.
+    fn stage_all<'t>(&self, items: &'t [BatchItem<'_>]) -> Vec<Result<Staged<'t, '_>>> {
+        let checked: Vec<_> = items
+            .iter()
+            .map(|item| {
+                let token = match &item.0 {
+                    Item::Token { token, nonce } => {
+                        self.nonce_allowed(*nonce)?;
+                        *token
+                    }
+                    Item::Rejected(error) => return Err(error.clone()),
+                };
+                let (untrusted, trusted) = self.parse_and_find_key(token_text(token)?)?;
+                let encodings = check_encodings(untrusted.signature())?;
+                Ok((
+                    encodings,
+                    trusted.key(),
+                    untrusted.signing_input(),
+                    (untrusted, trusted),
+                ))
+            })
+            .collect();
+        prepare_all(checked)
+            .into_iter()
+            .map(|staged| {
+                staged.map(|(signature, (untrusted, trusted))| Staged {
+                    untrusted,
+                    trusted,
+                    signature,
+                })
+            })
+            .collect()
     }
 
     /// Everything after the signature: the claims, now that they are authentic.
