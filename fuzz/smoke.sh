@@ -13,7 +13,7 @@ CARGO_FUZZ_VERSION=0.13.2
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 TOOLS="$ROOT/target/tools"
 CORPUS="${KYCVS_FUZZ_CORPUS:-$ROOT/target/fuzz-corpus}"
-TARGETS=(verify_bytes structured_token batch_agreement load_jwks load_bundle ffi_entry point_decoding)
+TARGETS=(verify_bytes structured_token batch_agreement load_jwks load_bundle ffi_entry point_decoding challenge_hashing)
 
 if [[ ! $SECONDS_EACH =~ ^[1-9][0-9]*$ ]]; then
     echo "usage: fuzz/smoke.sh [SECONDS]" >&2
