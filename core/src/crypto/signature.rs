@@ -157,16 +157,9 @@ pub(crate) fn prepare(
     signature: &[u8; 64],
 ) -> Result<PreparedSignature> {
     let encodings = check_encodings(signature)?;
-    let mut hash = Sha512::new();
-    hash.update(encodings.r.as_bytes());
-    hash.update(key.as_bytes());
-    hash.update(message);
-    let k = Scalar::from_bytes_mod_order_wide(&hash.finalize().into());
-    Ok(PreparedSignature {
-        r: encodings.r,
-        s: encodings.s,
-        k,
-    })
+    Encodings::with_challenges(vec![(encodings, key, message)])
+        .pop()
+        .ok_or_else(bad_signature)
 }
 
 /// True when `bytes`, if it decodes at all, is the one encoding of its point: `y < p`
