@@ -1,4 +1,5 @@
-//! AVX-512 IFMA arithmetic on edwards25519 for kycvs batch verification.
+//! AVX-512 code for kycvs batch verification: edwards25519 points on AVX-512 IFMA, and
+//! SHA-512 eight messages at a time.
 //!
 //! A batch of Ed25519 signatures is checked with one equation over every signature's `R`
 //! (see kycvs-core's `crypto::signature`). Two steps of it dominate once the point
@@ -10,15 +11,14 @@
 //! - [`DecodedPoints::decode`] decodes exactly as curve25519-dalek's
 //!   `CompressedEdwardsY::decompress` does (same accepted encodings, same points);
 //! - [`DecodedPoints::weighted_sum`] computes the sum with one signed 8-bit window of the
-//!   128-bit coefficients per lane (16 windows, not the 32 a 253-bit scalar needs).
-//!
+//!   128-bit coefficients per lane (16 windows, not the 32 a 253-bit scalar needs);
 //! - [`sha512_many`] hashes eight messages at a time (AVX-512F alone), for the challenges
 //!   `SHA-512(R ‖ A ‖ M)` of a batch.
 //!
 //! The point code is variable-time: it serves signature verification, whose inputs are public.
 //! On a CPU without AVX-512F and AVX-512 IFMA (and on other architectures) [`available`] is
 //! false and `decode` returns `None`; the caller keeps its portable path.
-//! The test suite compares every result with curve25519-dalek.
+//! The test suite compares every result with curve25519-dalek and the `sha2` crate.
 
 #[cfg(target_arch = "x86_64")]
 mod batch;
