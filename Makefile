@@ -119,9 +119,14 @@ dist:
 	bash ffi/dist.sh dist
 	@ls -l dist
 
-# The crates meant for crates.io (kycvs-core, kycvs-cli) package and build as published.
+# The crates meant for crates.io (kycvs-ifma, kycvs-core, kycvs-cli) package and build as
+# published. cargo treats the workspace's own packaged crates as registry crates: it unpacks
+# them into its registry cache ($CARGO_HOME/registry/src/-<hash>/) and reuses both an earlier
+# unpack and an earlier build of the same version, so a second run would build yesterday's
+# sources. Both go first; the build has a target directory of its own.
 publish-check:
-	$(CARGO) publish --workspace --dry-run
+	rm -rf "$${CARGO_HOME:-$$HOME/.cargo}"/registry/src/-*/kycvs-* target/publish-check
+	CARGO_TARGET_DIR=target/publish-check $(CARGO) publish --workspace --dry-run
 
 # The C tarball unpacked as a user gets it: size, exports, soname, a CMake consumer project.
 test-c-dist:
