@@ -22,17 +22,8 @@ fail() {
     exit 1
 }
 
-# Installs a missing tool through apt-get, only when running as root.
-need() {
-    local tool=$1 package=$2
-    command -v "$tool" > /dev/null && return
-    if [[ $(id -u) -eq 0 ]] && command -v apt-get > /dev/null; then
-        echo "service-walkthrough.sh: installing $package" >&2
-        apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$package" >&2
-    else
-        fail "$tool is missing; install $package"
-    fi
-}
+# need CHECK PACKAGE: install a missing system package (scripts/need.sh).
+source "$ROOT/scripts/need.sh"
 need curl curl
 need pkg-config pkg-config
 

@@ -33,21 +33,11 @@ TIMEOUT_MS=500
 # turn, connecting, the command), plus the scheduling of a loaded two-core machine.
 OUTAGE_LIMIT_MS=$((3 * TIMEOUT_MS + 1000))
 
-# Installs a missing package through apt-get, only when running as root.
-need() {
-    local present=$1 package=$2
-    eval "$present" > /dev/null 2>&1 && return
-    if [[ $(id -u) -eq 0 ]] && command -v apt-get > /dev/null; then
-        echo "test.sh: installing $package" >&2
-        apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$package" >&2
-    else
-        echo "test.sh: $package is missing; install it" >&2
-        exit 1
-    fi
-}
+# need CHECK PACKAGE: install a missing system package (scripts/need.sh).
+source "$ROOT/scripts/need.sh"
 
 bash scripts/test-deps.sh
-need "command -v pkg-config" pkg-config
+need pkg-config pkg-config
 need "pkg-config --exists hiredis" libhiredis-dev
 if [[ ! -x $PY ]]; then
     echo "test.sh: $PY is missing; run bash python/tests/run.sh (make test-python) first" >&2

@@ -17,17 +17,8 @@ trap 'rm -rf "$WORK"' EXIT
 # The stripped shared library stays under 2 MB (about 1.5 MB now; unstripped it is far over).
 MAX_SO_BYTES=2000000
 
-need() {
-    local tool=$1 package=$2
-    command -v "$tool" > /dev/null && return
-    if [[ $(id -u) -eq 0 ]] && command -v apt-get > /dev/null; then
-        echo "dist.sh: installing $package" >&2
-        apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$package" >&2
-    else
-        echo "dist.sh: $tool is missing; install $package" >&2
-        exit 1
-    fi
-}
+# need CHECK PACKAGE: install a missing system package (scripts/need.sh).
+source "$ROOT/scripts/need.sh"
 fail() { echo "dist.sh: $*" >&2; exit 1; }
 need cmake cmake
 need pkg-config pkg-config

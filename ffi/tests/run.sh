@@ -33,18 +33,8 @@ trap 'rm -rf "$WORK"' EXIT
 
 step() { printf '\n== %s\n' "$*"; }
 
-# Installs a missing tool through apt-get, only when running as root.
-need() {
-    local tool=$1 package=$2
-    command -v "$tool" > /dev/null && return
-    if [[ $(id -u) -eq 0 ]] && command -v apt-get > /dev/null; then
-        echo "run.sh: installing $package" >&2
-        apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$package" >&2
-    else
-        echo "run.sh: $tool is missing; install $package" >&2
-        exit 1
-    fi
-}
+# need CHECK PACKAGE: install a missing system package (scripts/need.sh).
+source "$ROOT/scripts/need.sh"
 
 # run LABEL DIR [RUNNER...]: runs the tests built into DIR (all of TESTS, or those named in
 # the array RUN_TESTS), checking the summary line.

@@ -92,18 +92,7 @@ impl Encodings {
         } else {
             None
         };
-        let digests = digests.unwrap_or_else(|| {
-            inputs
-                .iter()
-                .map(|parts| {
-                    let mut hash = Sha512::new();
-                    for part in parts {
-                        hash.update(part);
-                    }
-                    hash.finalize().into()
-                })
-                .collect()
-        });
+        let digests = digests.unwrap_or_else(|| inputs.iter().map(challenge_digest).collect());
         items
             .into_iter()
             .zip(digests)
@@ -157,9 +146,21 @@ pub(crate) fn prepare(
     signature: &[u8; 64],
 ) -> Result<PreparedSignature> {
     let encodings = check_encodings(signature)?;
-    Encodings::with_challenges(vec![(encodings, key, message)])
-        .pop()
-        .ok_or_else(bad_signature)
+    let digest = challenge_digest(&[encodings.r.as_bytes(), key.as_bytes(), message]);
+    Ok(PreparedSignature {
+        r: encodings.r,
+        s: encodings.s,
+        k: Scalar::from_bytes_mod_order_wide(&digest),
+    })
+}
+
+/// `SHA-512(R ‖ A ‖ M)`, one message at a time (`sha2`).
+fn challenge_digest(parts: &[&[u8]; 3]) -> [u8; 64] {
+    let mut hash = Sha512::new();
+    for part in parts {
+        hash.update(part);
+    }
+    hash.finalize().into()
 }
 
 /// True when `bytes`, if it decodes at all, is the one encoding of its point: `y < p`
@@ -259,32 +260,43 @@ fn batch_randomness(len: usize) -> Option<Vec<u8>> {
     Some(randomness)
 }
 
-/// Adds `z · k` to the term of `key` (most batches come from one issuer key: one term per
-/// distinct key), and `−z · s` to `b_coefficient`.
-fn add_key_term<'a>(
-    key_terms: &mut HashMap<&'a [u8; 32], (Scalar, &'a EdwardsPoint)>,
-    b_coefficient: &mut Scalar,
-    key: &'a PublicKey,
-    sig: &PreparedSignature,
-    z: Scalar,
-) {
-    *b_coefficient -= z * sig.s;
-    let term = key_terms
-        .entry(key.as_bytes())
-        .or_insert((Scalar::ZERO, key.point()));
-    term.0 += z * sig.k;
+/// The terms of a batch equation other than the `R`s: `Σⱼ [Σ_{i: Aᵢ=Aⱼ} zᵢkᵢ]Aⱼ − [Σ zᵢSᵢ]B`,
+/// one term per distinct key (most batches come from one issuer key), the sums kept as
+/// integers and reduced mod ℓ once.
+#[derive(Default)]
+struct KeyAndBaseTerms<'a> {
+    s_sum: WideSum,
+    key_sums: HashMap<&'a [u8; 32], (WideSum, &'a EdwardsPoint)>,
 }
 
-/// `Σⱼ cⱼAⱼ + b·B` over the key terms.
-fn keys_and_base_point(
-    key_terms: HashMap<&[u8; 32], (Scalar, &EdwardsPoint)>,
-    b_coefficient: Scalar,
-) -> EdwardsPoint {
-    let (mut scalars, mut points): (Vec<Scalar>, Vec<EdwardsPoint>) =
-        key_terms.into_values().map(|(c, p)| (c, *p)).unzip();
-    scalars.push(b_coefficient);
-    points.push(ED25519_BASEPOINT_POINT);
-    EdwardsPoint::vartime_multiscalar_mul(scalars, points)
+impl<'a> KeyAndBaseTerms<'a> {
+    /// Adds signature `sig` under `key` with coefficient `±magnitude` (`negative` for −).
+    fn add(
+        &mut self,
+        key: &'a PublicKey,
+        sig: &PreparedSignature,
+        negative: bool,
+        magnitude: u128,
+    ) {
+        self.s_sum.add(negative, magnitude, &sig.s);
+        self.key_sums
+            .entry(key.as_bytes())
+            .or_insert_with(|| (WideSum::default(), key.point()))
+            .0
+            .add(negative, magnitude, &sig.k);
+    }
+
+    /// The terms as one point.
+    fn point(self) -> EdwardsPoint {
+        let (mut scalars, mut points): (Vec<Scalar>, Vec<EdwardsPoint>) = self
+            .key_sums
+            .into_values()
+            .map(|(sum, point)| (sum.reduce(), *point))
+            .unzip();
+        scalars.push(-self.s_sum.reduce());
+        points.push(ED25519_BASEPOINT_POINT);
+        EdwardsPoint::vartime_multiscalar_mul(scalars, points)
+    }
 }
 
 /// The cofactored batch equation over `items` with their decoded `R`s; `false` means at
@@ -297,20 +309,20 @@ fn batch_equation_holds(items: &[(&PublicKey, &PreparedSignature, EdwardsPoint)]
     let Some(randomness) = batch_randomness(items.len()) else {
         return false;
     };
-    let mut b_coefficient = Scalar::ZERO;
-    let mut scalars = Vec::with_capacity(items.len() + 8);
-    let mut points = Vec::with_capacity(items.len() + 8);
-    let mut key_terms = HashMap::new();
+    let mut terms = KeyAndBaseTerms::default();
+    let mut scalars = Vec::with_capacity(items.len());
+    let mut points = Vec::with_capacity(items.len());
     for ((key, sig, r), z) in items.iter().zip(randomness.chunks_exact(16)) {
-        let mut z_bytes = [0u8; 32];
-        z_bytes[..16].copy_from_slice(z);
-        let z = Scalar::from_bytes_mod_order(z_bytes);
-        add_key_term(&mut key_terms, &mut b_coefficient, key, sig, z);
-        scalars.push(z);
+        let mut z_bytes = [0u8; 16];
+        z_bytes.copy_from_slice(z);
+        let z = u128::from_le_bytes(z_bytes);
+        terms.add(key, sig, false, z);
+        let mut wide = [0u8; 32];
+        wide[..16].copy_from_slice(&z_bytes);
+        scalars.push(Scalar::from_bytes_mod_order(wide));
         points.push(*r);
     }
-    let rest = keys_and_base_point(key_terms, b_coefficient);
-    (EdwardsPoint::vartime_multiscalar_mul(scalars, points) + rest)
+    (EdwardsPoint::vartime_multiscalar_mul(scalars, points) + terms.point())
         .mul_by_cofactor()
         .is_identity()
 }
@@ -326,9 +338,7 @@ fn vector_batch_equation_holds(
     let Some(randomness) = batch_randomness(items.len()) else {
         return false;
     };
-    // Σ zᵢsᵢ and each key's Σ zᵢkᵢ as integers, reduced mod ℓ once at the end.
-    let mut s_sum = WideSum::default();
-    let mut key_sums: HashMap<&[u8; 32], (WideSum, &EdwardsPoint)> = HashMap::new();
+    let mut terms = KeyAndBaseTerms::default();
     let mut coefficients = Vec::with_capacity(items.len());
     for (i, ((key, sig), z)) in items.iter().zip(randomness.chunks_exact(16)).enumerate() {
         let mut z_bytes = [0u8; 16];
@@ -336,12 +346,7 @@ fn vector_batch_equation_holds(
         let z = i128::from_le_bytes(z_bytes);
         coefficients.push(z);
         if decoded.is_valid(i) {
-            s_sum.add(z, &sig.s);
-            key_sums
-                .entry(key.as_bytes())
-                .or_insert_with(|| (WideSum::default(), key.point()))
-                .0
-                .add(z, &sig.k);
+            terms.add(key, sig, z < 0, z.unsigned_abs());
         }
     }
     let Some(r_sum) = decoded
@@ -350,18 +355,12 @@ fn vector_batch_equation_holds(
     else {
         return false;
     };
-    let key_terms = key_sums
-        .into_iter()
-        .map(|(key, (sum, point))| (key, (sum.reduce(), point)))
-        .collect();
-    (r_sum + keys_and_base_point(key_terms, -s_sum.reduce()))
-        .mul_by_cofactor()
-        .is_identity()
+    (r_sum + terms.point()).mul_by_cofactor().is_identity()
 }
 
-/// `Σ zᵢ·xᵢ` over signed 128-bit `zᵢ` and scalars `xᵢ`, kept as two unreduced integers
-/// (the terms with positive and with negative `zᵢ`) and reduced mod ℓ once: a 128 × 256-bit
-/// schoolbook product per term instead of a Montgomery multiplication mod ℓ.
+/// `Σ ±zᵢ·xᵢ` over 128-bit `zᵢ` and scalars `xᵢ`, kept as two unreduced integers (the
+/// terms added and those subtracted) and reduced mod ℓ once: a 128 × 256-bit schoolbook
+/// product per term instead of a Montgomery multiplication mod ℓ.
 #[derive(Default)]
 struct WideSum {
     positive: [u64; 8],
@@ -369,19 +368,19 @@ struct WideSum {
 }
 
 impl WideSum {
-    /// Adds `z · x`. Each product is below 2³⁸¹; the 512-bit sums hold 2¹³⁰ of them.
-    fn add(&mut self, z: i128, x: &Scalar) {
+    /// Adds `magnitude · x`, or subtracts it when `negative`. Each product is below 2³⁸⁴;
+    /// the 512-bit sums hold 2¹²⁸ of them.
+    fn add(&mut self, negative: bool, magnitude: u128, x: &Scalar) {
         let x: [u64; 4] = core::array::from_fn(|j| {
             let mut limb = [0u8; 8];
             limb.copy_from_slice(&x.as_bytes()[8 * j..8 * j + 8]);
             u64::from_le_bytes(limb)
         });
-        let sum = if z < 0 {
+        let sum = if negative {
             &mut self.negative
         } else {
             &mut self.positive
         };
-        let magnitude = z.unsigned_abs();
         for (i, z_limb) in [magnitude as u64, (magnitude >> 64) as u64]
             .into_iter()
             .enumerate()
@@ -518,7 +517,7 @@ mod tests {
             magnitude[..16].copy_from_slice(&z.unsigned_abs().to_le_bytes());
             let magnitude = Scalar::from_bytes_mod_order(magnitude);
             expected += if z < 0 { -magnitude } else { magnitude } * x;
-            sum.add(z, &x);
+            sum.add(z < 0, z.unsigned_abs(), &x);
         }
         assert_eq!(sum.reduce(), expected);
     }
